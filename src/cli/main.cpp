@@ -1,0 +1,29 @@
+// gemma4: command-line entry point. Commands are registered from cli/commands.h.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "gemma4/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gemma4: inference engine for Google's Gemma 4 E2B text model"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "gemma4 0.1.0");
+
+  gemma4::cli::add_logits_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const gemma4::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,87 @@
+#pragma once
+// Read-only access to safetensors checkpoints through mmap: a single `model.safetensors` or a
+// sharded set listed by `model.safetensors.index.json`. Every header is validated when opened
+// (JSON shape, dtype names, shapes, offsets in bounds, sizes = shape × dtype, no overlaps) and
+// every error names the file and the tensor.
+#include <cstdint>
+#include <functional>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gemma4::io {
+
+enum class DType : uint8_t { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2 };
+
+std::string_view dtype_name(DType d);  // "F32", "BF16", ... as spelled in safetensors headers
+size_t dtype_size(DType d);
+
+struct TensorView {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  const uint8_t* data = nullptr;  // points into the mapped file
+  size_t nbytes = 0;
+  std::filesystem::path file;  // the file that holds it, for error messages
+
+  int64_t numel() const;
+};
+
+class MappedFile;  // defined in io/mapped_file.h
+
+class SafetensorsFile {
+ public:
+  // Maps and validates one .safetensors file. Throws gemma4::Error naming the file on any defect.
+  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path);
+
+  const std::vector<TensorView>& tensors() const { return tensors_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::filesystem::path& path() const { return path_; }
+  const MappedFile& mapping() const { return *mapping_; }
+
+ private:
+  std::filesystem::path path_;
+  std::shared_ptr<MappedFile> mapping_;
+  std::vector<TensorView> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// All tensors of a checkpoint folder, whichever layout it uses.
+class Checkpoint {
+ public:
+  // `dir` holds model.safetensors, or model.safetensors.index.json plus its shards.
+  static Checkpoint open(const std::filesystem::path& dir);
+
+  const TensorView* find(std::string_view name) const;  // nullptr when absent
+  const TensorView& get(std::string_view name) const;   // throws gemma4::Error naming it
+  std::vector<std::string> names() const;
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Tells the OS the pages of this tensor are not needed any more (they leave the resident set;
+  // a later read maps them in again from the page cache). Used after converting a tensor.
+  void release(const TensorView& t) const;
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::shared_ptr<SafetensorsFile>> files_;
+  std::map<std::string, const TensorView*, std::less<>> by_name_;
+};
+
+// ---- Writing (for `gemma4 synth`, tests and fixture generators) ----
+
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+};
+
+// Writes a safetensors file tensor by tensor, never holding more than one tensor in memory:
+// fill(i, out) must write exactly the bytes of specs[i] into `out` (out.size() bytes).
+void write_safetensors(const std::filesystem::path& path, const std::vector<TensorSpec>& specs,
+                       const std::function<void(size_t index, uint8_t* out, size_t nbytes)>& fill,
+                       const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace gemma4::io

@@ -1,0 +1,59 @@
+#include "kernels/kv_ops.h"
+
+#include <cstring>
+
+#include "kernels/numeric.h"
+
+namespace gemma4 {
+
+std::string_view kv_type_name(KvType t) {
+  switch (t) {
+    case KvType::F32: return "f32";
+    case KvType::F16: return "f16";
+    case KvType::BF16: return "bf16";
+  }
+  return "?";
+}
+
+std::optional<KvType> parse_kv_type(std::string_view name) {
+  for (KvType t : {KvType::F32, KvType::F16, KvType::BF16})
+    if (kv_type_name(t) == name) return t;
+  return std::nullopt;
+}
+
+size_t kv_type_size(KvType t) { return t == KvType::F32 ? 4 : 2; }
+
+namespace {
+inline float load(const void* p, KvType type, int64_t i) {
+  switch (type) {
+    case KvType::F32: return static_cast<const float*>(p)[i];
+    case KvType::F16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case KvType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+  }
+  return 0.0f;
+}
+}  // namespace
+
+void kv_store(const float* src, int64_t n, KvType type, void* dst) {
+  switch (type) {
+    case KvType::F32: std::memcpy(dst, src, n * sizeof(float)); break;
+    case KvType::F16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = f32_to_f16(src[i]);
+      break;
+    case KvType::BF16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = f32_to_bf16(src[i]);
+      break;
+  }
+}
+
+float kv_dot(const float* q, const void* k, KvType type, int64_t n) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n; ++i) acc += q[i] * load(k, type, i);
+  return acc;
+}
+
+void kv_axpy(float a, const void* v, KvType type, int64_t n, float* acc) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += a * load(v, type, i);
+}
+
+}  // namespace gemma4

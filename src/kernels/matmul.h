@@ -1,0 +1,20 @@
+#pragma once
+// y = x · Wᵀ for a batch of activation rows: the engine's one linear-layer primitive.
+#include <cstdint>
+
+#include "kernels/thread_pool.h"
+#include "kernels/weight_matrix.h"
+
+namespace gemma4 {
+
+// x: [n, w.cols] row-major (row stride x_stride floats); y: [n, w.rows] (row stride y_stride).
+// Rows [row_begin, row_end) of W only are computed (y columns outside are left untouched);
+// pass row_end = -1 for all rows. Float32 weights give the exact float32 reference result.
+void matmul(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride, float* y,
+            int64_t y_stride, ThreadPool& pool, int64_t row_begin = 0, int64_t row_end = -1);
+
+inline void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPool& pool) {
+  matmul(w, x, n, w.cols, y, w.rows, pool);
+}
+
+}  // namespace gemma4

@@ -1,0 +1,67 @@
+#include "kernels/quant.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/numeric.h"
+
+namespace gemma4 {
+
+void quantize_row_q8_0(const float* x, int64_t n, void* out) {
+  auto* blocks = static_cast<BlockQ8_0*>(out);
+  for (int64_t b = 0; b < n / kQ8BlockSize; ++b) {
+    const float* xb = x + b * kQ8BlockSize;
+    float amax = 0.0f;
+    for (int i = 0; i < kQ8BlockSize; ++i) amax = std::fmax(amax, std::fabs(xb[i]));
+    float d = amax / 127.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    blocks[b].d = f32_to_f16(d);
+    for (int i = 0; i < kQ8BlockSize; ++i) blocks[b].q[i] = static_cast<int8_t>(std::lround(xb[i] * id));
+  }
+}
+
+void dequantize_row_q8_0(const void* in, int64_t n, float* out) {
+  const auto* blocks = static_cast<const BlockQ8_0*>(in);
+  for (int64_t b = 0; b < n / kQ8BlockSize; ++b) {
+    float d = f16_to_f32(blocks[b].d);
+    for (int i = 0; i < kQ8BlockSize; ++i) out[b * kQ8BlockSize + i] = d * blocks[b].q[i];
+  }
+}
+
+void quantize_row_q4_0(const float* x, int64_t n, void* out) {
+  auto* blocks = static_cast<BlockQ4_0*>(out);
+  for (int64_t b = 0; b < n / kQ4BlockSize; ++b) {
+    const float* xb = x + b * kQ4BlockSize;
+    // The value of largest magnitude maps to -8 so the full signed range is used.
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < kQ4BlockSize; ++i) {
+      if (std::fabs(xb[i]) > amax) {
+        amax = std::fabs(xb[i]);
+        max = xb[i];
+      }
+    }
+    float d = max / -8.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    blocks[b].d = f32_to_f16(d);
+    for (int j = 0; j < kQ4BlockSize / 2; ++j) {
+      int q0 = static_cast<int>(std::floor(xb[j] * id + 8.5f));
+      int q1 = static_cast<int>(std::floor(xb[j + kQ4BlockSize / 2] * id + 8.5f));
+      q0 = q0 < 0 ? 0 : (q0 > 15 ? 15 : q0);
+      q1 = q1 < 0 ? 0 : (q1 > 15 ? 15 : q1);
+      blocks[b].q[j] = static_cast<uint8_t>(q0 | (q1 << 4));
+    }
+  }
+}
+
+void dequantize_row_q4_0(const void* in, int64_t n, float* out) {
+  const auto* blocks = static_cast<const BlockQ4_0*>(in);
+  for (int64_t b = 0; b < n / kQ4BlockSize; ++b) {
+    float d = f16_to_f32(blocks[b].d);
+    for (int j = 0; j < kQ4BlockSize / 2; ++j) {
+      out[b * kQ4BlockSize + j] = d * ((blocks[b].q[j] & 0x0f) - 8);
+      out[b * kQ4BlockSize + j + kQ4BlockSize / 2] = d * ((blocks[b].q[j] >> 4) - 8);
+    }
+  }
+}
+
+}  // namespace gemma4

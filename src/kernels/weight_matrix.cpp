@@ -1,0 +1,145 @@
+#include "kernels/weight_matrix.h"
+
+#include <cstring>
+#include <vector>
+
+#include "gemma4/error.h"
+#include "kernels/numeric.h"
+#include "kernels/quant.h"
+
+namespace gemma4 {
+
+std::string_view weight_type_name(WeightType t) {
+  switch (t) {
+    case WeightType::F32: return "f32";
+    case WeightType::BF16: return "bf16";
+    case WeightType::F16: return "f16";
+    case WeightType::Q8_0: return "q8_0";
+    case WeightType::Q4_0: return "q4_0";
+  }
+  return "?";
+}
+
+std::optional<WeightType> parse_weight_type(std::string_view name) {
+  for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::F16, WeightType::Q8_0,
+                       WeightType::Q4_0}) {
+    if (weight_type_name(t) == name) return t;
+  }
+  return std::nullopt;
+}
+
+size_t row_bytes(WeightType t, int64_t cols) {
+  switch (t) {
+    case WeightType::F32: return static_cast<size_t>(cols) * 4;
+    case WeightType::BF16:
+    case WeightType::F16: return static_cast<size_t>(cols) * 2;
+    case WeightType::Q8_0: return static_cast<size_t>(cols / kQ8BlockSize) * sizeof(BlockQ8_0);
+    case WeightType::Q4_0: return static_cast<size_t>(cols / kQ4BlockSize) * sizeof(BlockQ4_0);
+  }
+  return 0;
+}
+
+size_t WeightMatrix::byte_size() const { return row_bytes(type, cols) * static_cast<size_t>(rows); }
+
+namespace {
+
+void source_row_to_f32(SourceType st, const void* src, int64_t cols, int64_t r, float* out) {
+  switch (st) {
+    case SourceType::F32:
+      std::memcpy(out, static_cast<const float*>(src) + r * cols, cols * sizeof(float));
+      break;
+    case SourceType::BF16: {
+      const uint16_t* p = static_cast<const uint16_t*>(src) + r * cols;
+      for (int64_t c = 0; c < cols; ++c) {
+        uint16_t v;
+        std::memcpy(&v, p + c, 2);
+        out[c] = bf16_to_f32(v);
+      }
+      break;
+    }
+    case SourceType::F16: {
+      const uint16_t* p = static_cast<const uint16_t*>(src) + r * cols;
+      for (int64_t c = 0; c < cols; ++c) {
+        uint16_t v;
+        std::memcpy(&v, p + c, 2);
+        out[c] = f16_to_f32(v);
+      }
+      break;
+    }
+  }
+}
+
+bool same_float_type(SourceType s, WeightType t) {
+  return (s == SourceType::F32 && t == WeightType::F32) ||
+         (s == SourceType::BF16 && t == WeightType::BF16) ||
+         (s == SourceType::F16 && t == WeightType::F16);
+}
+
+}  // namespace
+
+WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t rows, int64_t cols,
+                                WeightType target, bool copy) {
+  WeightMatrix m;
+  m.type = target;
+  m.rows = rows;
+  m.cols = cols;
+  if ((target == WeightType::Q8_0 && cols % kQ8BlockSize != 0) ||
+      (target == WeightType::Q4_0 && cols % kQ4BlockSize != 0)) {
+    throw Error("cannot quantize a matrix with " + std::to_string(cols) + " columns to " +
+                std::string(weight_type_name(target)) + ": columns must be a multiple of the block size");
+  }
+  if (same_float_type(src_type, target) && !copy) {
+    m.data = src;
+    return m;
+  }
+  size_t rb = row_bytes(target, cols);
+  auto buffer = std::shared_ptr<uint8_t[]>(new uint8_t[rb * rows]);
+  std::vector<float> tmp(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* dst = buffer.get() + rb * r;
+    source_row_to_f32(src_type, src, cols, r, tmp.data());
+    switch (target) {
+      case WeightType::F32: std::memcpy(dst, tmp.data(), rb); break;
+      case WeightType::BF16: {
+        auto* d = reinterpret_cast<uint16_t*>(dst);
+        for (int64_t c = 0; c < cols; ++c) d[c] = f32_to_bf16(tmp[c]);
+        break;
+      }
+      case WeightType::F16: {
+        auto* d = reinterpret_cast<uint16_t*>(dst);
+        for (int64_t c = 0; c < cols; ++c) d[c] = f32_to_f16(tmp[c]);
+        break;
+      }
+      case WeightType::Q8_0: quantize_row_q8_0(tmp.data(), cols, dst); break;
+      case WeightType::Q4_0: quantize_row_q4_0(tmp.data(), cols, dst); break;
+    }
+  }
+  m.data = buffer.get();
+  m.owner = std::shared_ptr<const void>(buffer, buffer.get());
+  return m;
+}
+
+void dequantize_row(const WeightMatrix& m, int64_t r, float* out) {
+  const uint8_t* row = static_cast<const uint8_t*>(m.data) + row_bytes(m.type, m.cols) * r;
+  switch (m.type) {
+    case WeightType::F32: std::memcpy(out, row, m.cols * sizeof(float)); break;
+    case WeightType::BF16:
+      for (int64_t c = 0; c < m.cols; ++c) {
+        uint16_t v;
+        std::memcpy(&v, row + 2 * c, 2);
+        out[c] = bf16_to_f32(v);
+      }
+      break;
+    case WeightType::F16:
+      for (int64_t c = 0; c < m.cols; ++c) {
+        uint16_t v;
+        std::memcpy(&v, row + 2 * c, 2);
+        out[c] = f16_to_f32(v);
+      }
+      break;
+    case WeightType::Q8_0: dequantize_row_q8_0(row, m.cols, out); break;
+    case WeightType::Q4_0: dequantize_row_q4_0(row, m.cols, out); break;
+  }
+}
+
+}  // namespace gemma4
