@@ -1,5 +1,51 @@
+// gemma4 logits: feeds token ids through the KV cache and dumps the logits of every position.
+// A contract: the flags and the output format (little-endian float32 [T, vocab]) stay stable.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "gemma4/error.h"
+#include "gemma4/model.h"
 
 namespace gemma4::cli {
-void add_logits_command(CLI::App& app) { app.add_subcommand("logits", "Compute logits (in progress)"); }
+
+void add_logits_command(CLI::App& app) {
+  struct Args {
+    std::string model, tokens, out, dtype = "f32", kv_type = "f32";
+    int64_t chunk = 512;
+    int threads = 0;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("logits", "Compute the logits of every position of a token sequence");
+  cmd->add_option("--model", args->model, "Model folder (config.json, safetensors)")->required();
+  cmd->add_option("--tokens", args->tokens, "Comma-separated token ids, e.g. 2,105,2364")->required();
+  cmd->add_option("--prefill-chunk", args->chunk,
+                  "Tokens fed per forward pass (1 = pure decode; >= T = one prefill)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--out", args->out, "Output file: little-endian float32 [T, vocab]")->required();
+  cmd->add_option("--dtype", args->dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0");
+  cmd->add_option("--kv-type", args->kv_type, "KV cache type: f32, f16, bf16");
+  cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->callback([args] {
+    std::vector<int32_t> ids = parse_token_list(args->tokens);
+    if (ids.empty()) throw Error("--tokens is empty: give at least one token id");
+    auto model = Model::load(args->model, {.dtype = args->dtype, .threads = args->threads});
+    SessionOptions so;
+    so.max_context = static_cast<int64_t>(ids.size());
+    so.max_chunk = std::max<int64_t>(1, std::min<int64_t>(args->chunk, static_cast<int64_t>(ids.size())));
+    so.kv_type = args->kv_type;
+    Session session(model, so);
+    std::vector<float> logits;
+    session.append_all_logits(ids, args->chunk, logits);
+    std::ofstream out(args->out, std::ios::binary);
+    if (!out) throw Error("cannot open output file " + args->out);
+    out.write(reinterpret_cast<const char*>(logits.data()), static_cast<std::streamsize>(logits.size() * 4));
+    if (!out) throw Error("failed writing " + args->out);
+    std::fprintf(stderr, "wrote logits [%zu, %lld] to %s\n", ids.size(),
+                 static_cast<long long>(model->config().vocab_size), args->out.c_str());
+  });
+}
+
 }  // namespace gemma4::cli

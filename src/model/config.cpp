@@ -1,0 +1,292 @@
+#include "gemma4/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "gemma4/error.h"
+
+namespace gemma4 {
+
+namespace {
+
+using nlohmann::json;
+
+// Reads typed fields of one JSON object, naming the file and field in every error.
+class FieldReader {
+ public:
+  FieldReader(const json& obj, std::string source) : obj_(obj), source_(std::move(source)) {}
+
+  bool has(const char* key) const { return obj_.contains(key) && !obj_[key].is_null(); }
+
+  int64_t integer(const char* key, int64_t fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = obj_[key];
+    if (v.is_number_integer() || v.is_number_unsigned()) return v.get<int64_t>();
+    if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
+      return static_cast<int64_t>(v.get<double>());
+    fail(key, "must be an integer");
+  }
+
+  double number(const char* key, double fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = obj_[key];
+    if (!v.is_number()) fail(key, "must be a number");
+    return v.get<double>();
+  }
+
+  bool boolean(const char* key, bool fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = obj_[key];
+    if (!v.is_boolean()) fail(key, "must be true or false");
+    return v.get<bool>();
+  }
+
+  std::string string(const char* key, const std::string& fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = obj_[key];
+    if (!v.is_string()) fail(key, "must be a string");
+    return v.get<std::string>();
+  }
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw Error(source_ + ": field '" + key + "' " + what);
+  }
+
+  const json& raw(const char* key) const { return obj_[key]; }
+  const std::string& source() const { return source_; }
+
+ private:
+  const json& obj_;
+  std::string source_;
+};
+
+std::vector<int32_t> token_id_list(const FieldReader& f, const char* key) {
+  if (!f.has(key)) return {};
+  const json& v = f.raw(key);
+  std::vector<int32_t> ids;
+  if (v.is_number_integer()) {
+    ids.push_back(v.get<int32_t>());
+  } else if (v.is_array()) {
+    for (const auto& e : v) {
+      if (!e.is_number_integer()) f.fail(key, "must be an integer or a list of integers");
+      ids.push_back(e.get<int32_t>());
+    }
+  } else {
+    f.fail(key, "must be an integer or a list of integers");
+  }
+  return ids;
+}
+
+RopeParameters parse_rope(const json& obj, const std::string& source, const RopeParameters& fallback) {
+  if (!obj.is_object()) throw Error(source + ": rope parameters must be an object");
+  FieldReader f(obj, source);
+  RopeParameters r = fallback;
+  r.rope_type = f.string("rope_type", fallback.rope_type);
+  r.theta = f.number("rope_theta", fallback.theta);
+  r.partial_rotary_factor = f.number("partial_rotary_factor", r.rope_type == "proportional" ? fallback.partial_rotary_factor : 1.0);
+  r.factor = f.number("factor", 1.0);
+  if (r.rope_type != "default" && r.rope_type != "proportional")
+    throw Error(source + ": rope_type '" + r.rope_type +
+                "' is not supported (supported: default, proportional)");
+  if (!(r.theta > 0)) throw Error(source + ": rope_theta must be positive");
+  if (!(r.partial_rotary_factor >= 0 && r.partial_rotary_factor <= 1))
+    throw Error(source + ": partial_rotary_factor must be in [0, 1]");
+  if (!(r.factor > 0)) throw Error(source + ": rope factor must be positive");
+  return r;
+}
+
+void derive_layers(ModelConfig& c, const std::string& source) {
+  const int first_shared = c.first_kv_shared_layer();
+  c.layers.assign(c.num_layers, LayerSpec{});
+  for (int i = 0; i < c.num_layers; ++i) {
+    LayerSpec& l = c.layers[i];
+    l.type = c.layer_types[i];
+    const bool full = l.type == AttentionType::Full;
+    l.head_dim = full && c.global_head_dim > 0 ? c.global_head_dim : c.head_dim;
+    const bool k_eq_v = c.attention_k_eq_v && full;
+    l.num_kv_heads = k_eq_v && c.num_global_kv_heads ? *c.num_global_kv_heads : c.num_kv_heads;
+    l.has_v_proj = !k_eq_v;
+    if (c.num_heads % l.num_kv_heads != 0)
+      throw Error(source + ": num_attention_heads (" + std::to_string(c.num_heads) +
+                  ") must be a multiple of the key/value head count (" +
+                  std::to_string(l.num_kv_heads) + ") of layer " + std::to_string(i));
+    if (l.head_dim % 2 != 0)
+      throw Error(source + ": head dimension of layer " + std::to_string(i) + " must be even");
+    l.kv_shared = c.num_kv_shared_layers > 0 && i >= first_shared;
+    l.kv_source_layer = i;
+    if (l.kv_shared) {
+      l.kv_source_layer = -1;
+      for (int j = first_shared - 1; j >= 0; --j) {
+        if (c.layer_types[j] == l.type) {
+          l.kv_source_layer = j;
+          break;
+        }
+      }
+      if (l.kv_source_layer < 0)
+        throw Error(source + ": layer " + std::to_string(i) + " is KV-shared but no earlier " +
+                    (full ? "full" : "sliding") + "-attention layer computes K/V for it");
+    }
+    l.mlp_width = c.intermediate_size *
+                  (c.use_double_wide_mlp && l.kv_shared && first_shared > 0 ? 2 : 1);
+    const RopeParameters& rope = full ? c.rope_full : c.rope_sliding;
+    if (rope.rope_type == "proportional") {
+      l.rotary_pairs = static_cast<int64_t>(std::floor(rope.partial_rotary_factor * l.head_dim / 2));
+    } else {
+      l.rotary_pairs = l.head_dim / 2;
+    }
+    l.inv_freq.resize(l.rotary_pairs);
+    for (int64_t p = 0; p < l.rotary_pairs; ++p) {
+      double exponent = static_cast<double>(2 * p) / static_cast<double>(l.head_dim);
+      l.inv_freq[p] = 1.0 / std::pow(rope.theta, exponent);
+      if (rope.rope_type == "proportional") l.inv_freq[p] /= rope.factor;
+    }
+  }
+}
+
+}  // namespace
+
+ModelConfig parse_model_config(const json& doc, const std::string& source) {
+  if (!doc.is_object()) throw Error(source + ": expected a JSON object");
+  ModelConfig c;
+  const json* text = &doc;
+  if (doc.contains("text_config") && !doc["text_config"].is_null()) {
+    if (!doc["text_config"].is_object()) throw Error(source + ": field 'text_config' must be an object");
+    text = &doc["text_config"];
+    c.nested = true;
+  }
+  FieldReader top(doc, source);
+  FieldReader f(*text, c.nested ? source + " (text_config)" : source);
+
+  for (const FieldReader* r : {&top, &f}) {
+    if (r->has("model_type")) {
+      std::string mt = r->string("model_type", "");
+      if (mt != "gemma4" && mt != "gemma4_text")
+        throw Error(source + ": model_type '" + mt + "' is not a Gemma 4 model (expected gemma4 or gemma4_text)");
+    }
+  }
+
+  c.vocab_size = f.integer("vocab_size", c.vocab_size);
+  c.hidden_size = f.integer("hidden_size", c.hidden_size);
+  c.intermediate_size = f.integer("intermediate_size", c.intermediate_size);
+  c.num_layers = static_cast<int>(f.integer("num_hidden_layers", c.num_layers));
+  c.num_heads = f.integer("num_attention_heads", c.num_heads);
+  c.num_kv_heads = f.integer("num_key_value_heads", c.num_kv_heads);
+  c.head_dim = f.integer("head_dim", c.head_dim);
+  // null or 0 global_head_dim: full layers use head_dim (as Gemma4TextAttention does).
+  c.global_head_dim = f.has("global_head_dim") ? f.integer("global_head_dim", 0)
+                                               : (text->contains("global_head_dim") ? 0 : 512);
+  if (f.has("num_global_key_value_heads"))
+    c.num_global_kv_heads = f.integer("num_global_key_value_heads", 0);
+  c.attention_k_eq_v = f.boolean("attention_k_eq_v", false);
+  c.sliding_window = f.integer("sliding_window", c.sliding_window);
+  c.vocab_size_per_layer_input = f.integer("vocab_size_per_layer_input", c.vocab_size_per_layer_input);
+  c.hidden_size_per_layer_input =
+      text->contains("hidden_size_per_layer_input") && (*text)["hidden_size_per_layer_input"].is_null()
+          ? 0
+          : f.integer("hidden_size_per_layer_input", c.hidden_size_per_layer_input);
+  c.num_kv_shared_layers = static_cast<int>(f.integer("num_kv_shared_layers", 0));
+  c.use_double_wide_mlp = f.boolean("use_double_wide_mlp", false);
+  c.max_position_embeddings = f.integer("max_position_embeddings", c.max_position_embeddings);
+  c.rms_norm_eps = f.number("rms_norm_eps", c.rms_norm_eps);
+  c.hidden_activation = f.string("hidden_activation", c.hidden_activation);
+  if (f.has("final_logit_softcapping")) c.final_logit_softcapping = f.number("final_logit_softcapping", 0);
+  // The text config's own setting wins; a multimodal wrapper's top-level flag is the fallback.
+  c.tie_word_embeddings = f.boolean("tie_word_embeddings", top.boolean("tie_word_embeddings", true));
+  if (f.has("bos_token_id")) c.bos_token_id = static_cast<int32_t>(f.integer("bos_token_id", 2));
+  if (f.has("pad_token_id")) c.pad_token_id = static_cast<int32_t>(f.integer("pad_token_id", 0));
+  {
+    auto eos = token_id_list(top, "eos_token_id");
+    if (eos.empty()) eos = token_id_list(f, "eos_token_id");
+    if (!eos.empty()) c.eos_token_ids = eos;
+  }
+
+  // Features this engine does not implement are refused rather than silently ignored.
+  if (f.boolean("enable_moe_block", false))
+    throw Error(source + ": enable_moe_block: true (mixture-of-experts Gemma 4) is not supported by this engine");
+  if (f.boolean("attention_bias", false))
+    throw Error(source + ": attention_bias: true is not supported by this engine");
+  if (f.has("use_bidirectional_attention") && f.string("use_bidirectional_attention", "") == "all")
+    throw Error(source + ": use_bidirectional_attention: \"all\" is not supported (text generation is causal)");
+  if (c.hidden_activation != "gelu_pytorch_tanh" && c.hidden_activation != "gelu_new")
+    throw Error(source + ": hidden_activation '" + c.hidden_activation +
+                "' is not supported (supported: gelu_pytorch_tanh)");
+
+  auto positive = [&](const char* name, int64_t v) {
+    if (v <= 0) f.fail(name, "must be positive (got " + std::to_string(v) + ")");
+  };
+  positive("vocab_size", c.vocab_size);
+  positive("hidden_size", c.hidden_size);
+  positive("intermediate_size", c.intermediate_size);
+  positive("num_hidden_layers", c.num_layers);
+  positive("num_attention_heads", c.num_heads);
+  positive("num_key_value_heads", c.num_kv_heads);
+  positive("head_dim", c.head_dim);
+  positive("sliding_window", c.sliding_window);
+  positive("max_position_embeddings", c.max_position_embeddings);
+  if (c.global_head_dim < 0) f.fail("global_head_dim", "must not be negative");
+  if (c.num_global_kv_heads && *c.num_global_kv_heads <= 0)
+    f.fail("num_global_key_value_heads", "must be positive");
+  if (c.hidden_size_per_layer_input < 0) f.fail("hidden_size_per_layer_input", "must not be negative");
+  if (c.has_per_layer_inputs()) positive("vocab_size_per_layer_input", c.vocab_size_per_layer_input);
+  if (!(c.rms_norm_eps > 0)) f.fail("rms_norm_eps", "must be positive");
+  if (c.final_logit_softcapping && !(*c.final_logit_softcapping > 0))
+    f.fail("final_logit_softcapping", "must be positive or null");
+  if (c.num_kv_shared_layers < 0 || c.num_kv_shared_layers >= c.num_layers)
+    f.fail("num_kv_shared_layers", "must be in [0, num_hidden_layers - 1] (got " +
+                                       std::to_string(c.num_kv_shared_layers) + ")");
+
+  // layer_types: default 5 sliding : 1 full, and the last layer is always full attention.
+  if (f.has("layer_types")) {
+    const json& lt = f.raw("layer_types");
+    if (!lt.is_array()) f.fail("layer_types", "must be a list");
+    if (static_cast<int>(lt.size()) != c.num_layers)
+      f.fail("layer_types", "has " + std::to_string(lt.size()) + " entries but num_hidden_layers is " +
+                                std::to_string(c.num_layers));
+    for (size_t i = 0; i < lt.size(); ++i) {
+      std::string t = lt[i].is_string() ? lt[i].get<std::string>() : "";
+      if (t == "sliding_attention") c.layer_types.push_back(AttentionType::Sliding);
+      else if (t == "full_attention") c.layer_types.push_back(AttentionType::Full);
+      else f.fail("layer_types", "entry " + std::to_string(i) + " must be \"sliding_attention\" or \"full_attention\"");
+    }
+  } else {
+    for (int i = 0; i < c.num_layers; ++i)
+      c.layer_types.push_back((i + 1) % 6 == 0 ? AttentionType::Full : AttentionType::Sliding);
+  }
+  c.layer_types.back() = AttentionType::Full;
+
+  if (f.has("rope_parameters")) {
+    const json& rp = f.raw("rope_parameters");
+    if (!rp.is_object()) f.fail("rope_parameters", "must be an object");
+    if (rp.contains("sliding_attention") && !rp["sliding_attention"].is_null())
+      c.rope_sliding = parse_rope(rp["sliding_attention"], f.source() + " rope_parameters.sliding_attention", c.rope_sliding);
+    if (rp.contains("full_attention") && !rp["full_attention"].is_null())
+      c.rope_full = parse_rope(rp["full_attention"], f.source() + " rope_parameters.full_attention", c.rope_full);
+  }
+
+  derive_layers(c, source);
+  return c;
+}
+
+ModelConfig load_model_config(const std::filesystem::path& model_dir) {
+  std::filesystem::path path = model_dir / "config.json";
+  std::ifstream in(path);
+  if (!in) {
+    if (!std::filesystem::exists(model_dir))
+      throw Error("model folder " + model_dir.string() + " does not exist");
+    throw Error(path.string() + " not found: a Gemma 4 model folder needs config.json (as downloaded from Hugging Face)");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json doc;
+  try {
+    doc = json::parse(ss.str());
+  } catch (const json::parse_error& e) {
+    throw Error(path.string() + ": invalid JSON: " + e.what());
+  }
+  return parse_model_config(doc, path.string());
+}
+
+}  // namespace gemma4

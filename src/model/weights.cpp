@@ -1,0 +1,190 @@
+#include "model/weights.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "gemma4/error.h"
+#include "kernels/numeric.h"
+
+namespace gemma4 {
+
+namespace {
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+SourceType source_type_of(const io::TensorView& t) {
+  switch (t.dtype) {
+    case io::DType::F32: return SourceType::F32;
+    case io::DType::F16: return SourceType::F16;
+    case io::DType::BF16: return SourceType::BF16;
+    default:
+      throw Error("tensor '" + t.name + "' in " + t.file.string() + " has dtype " +
+                  std::string(io::dtype_name(t.dtype)) + "; expected F32, F16 or BF16");
+  }
+}
+
+float element_as_float(const io::TensorView& t, int64_t i) {
+  switch (source_type_of(t)) {
+    case SourceType::F32: {
+      float v;
+      std::memcpy(&v, t.data + 4 * i, 4);
+      return v;
+    }
+    case SourceType::F16: {
+      uint16_t v;
+      std::memcpy(&v, t.data + 2 * i, 2);
+      return f16_to_f32(v);
+    }
+    case SourceType::BF16: {
+      uint16_t v;
+      std::memcpy(&v, t.data + 2 * i, 2);
+      return bf16_to_f32(v);
+    }
+  }
+  return 0.0f;
+}
+
+class TensorResolver {
+ public:
+  TensorResolver(const io::Checkpoint& ckpt, std::string prefix, const WeightLoadOptions& opt)
+      : ckpt_(ckpt), prefix_(std::move(prefix)), opt_(opt) {}
+
+  const io::TensorView& tensor(const std::string& name, const std::vector<int64_t>& shape,
+                               bool prefixed = true) const {
+    std::string full = prefixed ? prefix_ + name : name;
+    const io::TensorView* t = ckpt_.find(full);
+    if (!t) throw Error("tensor '" + full + "' is missing from the checkpoint in " + ckpt_.dir().string());
+    source_type_of(*t);
+    if (t->shape != shape)
+      throw Error("tensor '" + full + "' in " + t->file.string() + " has shape " + shape_string(t->shape) +
+                  ", expected " + shape_string(shape));
+    return *t;
+  }
+
+  std::vector<float> vector(const std::string& name, int64_t n) const {
+    const io::TensorView& t = tensor(name, {n});
+    std::vector<float> v(n);
+    for (int64_t i = 0; i < n; ++i) v[i] = element_as_float(t, i);
+    return v;
+  }
+
+  WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, bool prefixed = true) const {
+    const io::TensorView& t = tensor(name, {rows, cols}, prefixed);
+    WeightMatrix m = make_weight_matrix(source_type_of(t), t.data, rows, cols, opt_.weight_type);
+    // Converted copies no longer need the mapped source pages resident.
+    if (m.owner) ckpt_.release(t);
+    return m;
+  }
+
+ private:
+  const io::Checkpoint& ckpt_;
+  std::string prefix_;
+  const WeightLoadOptions& opt_;
+};
+
+}  // namespace
+
+void EmbeddingTable::lookup(int64_t id, float scale, float* out) const {
+  if (id < 0 || id >= rows)
+    throw Error("token id " + std::to_string(id) + " is out of range for '" + tensor->name + "' (" +
+                std::to_string(rows) + " rows)");
+  int64_t base = id * cols;
+  switch (source_type_of(*tensor)) {
+    case SourceType::F32:
+      for (int64_t c = 0; c < cols; ++c) {
+        float v;
+        std::memcpy(&v, tensor->data + 4 * (base + c), 4);
+        out[c] = v * scale;
+      }
+      break;
+    case SourceType::F16:
+      for (int64_t c = 0; c < cols; ++c) {
+        uint16_t v;
+        std::memcpy(&v, tensor->data + 2 * (base + c), 2);
+        out[c] = f16_to_f32(v) * scale;
+      }
+      break;
+    case SourceType::BF16:
+      for (int64_t c = 0; c < cols; ++c) {
+        uint16_t v;
+        std::memcpy(&v, tensor->data + 2 * (base + c), 2);
+        out[c] = bf16_to_f32(v) * scale;
+      }
+      break;
+  }
+}
+
+std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_dir,
+                                           const WeightLoadOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  auto w = std::make_unique<ModelWeights>();
+  w->config = load_model_config(model_dir);
+  w->checkpoint = io::Checkpoint::open(model_dir);
+  w->weight_type = options.weight_type;
+  const ModelConfig& c = w->config;
+
+  std::string prefix;
+  if (w->checkpoint.find("model.language_model.embed_tokens.weight")) prefix = "model.language_model.";
+  else if (w->checkpoint.find("model.embed_tokens.weight")) prefix = "model.";
+  else
+    throw Error("checkpoint in " + model_dir.string() +
+                " has no token embedding: expected 'model.language_model.embed_tokens.weight' "
+                "(multimodal layout) or 'model.embed_tokens.weight' (text-only layout)");
+  TensorResolver r(w->checkpoint, prefix, options);
+
+  const int64_t H = c.hidden_size;
+  w->embed_tokens = {&r.tensor("embed_tokens.weight", {c.vocab_size, H}), c.vocab_size, H};
+  if (c.tie_word_embeddings) {
+    const io::TensorView& e = *w->embed_tokens.tensor;
+    w->lm_head = make_weight_matrix(source_type_of(e), e.data, c.vocab_size, H, options.weight_type);
+  } else {
+    w->lm_head = r.matrix("lm_head.weight", c.vocab_size, H, /*prefixed=*/false);
+  }
+  w->final_norm = r.vector("norm.weight", H);
+
+  const int64_t P = c.hidden_size_per_layer_input;
+  const int64_t L = c.num_layers;
+  if (c.has_per_layer_inputs()) {
+    w->embed_tokens_per_layer = {&r.tensor("embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P}),
+                                 c.vocab_size_per_layer_input, L * P};
+    w->per_layer_model_projection = r.matrix("per_layer_model_projection.weight", L * P, H);
+    w->per_layer_projection_norm = r.vector("per_layer_projection_norm.weight", P);
+  }
+
+  w->layers.resize(L);
+  for (int i = 0; i < L; ++i) {
+    const LayerSpec& spec = c.layers[i];
+    LayerWeights& lw = w->layers[i];
+    std::string p = "layers." + std::to_string(i) + ".";
+    lw.input_norm = r.vector(p + "input_layernorm.weight", H);
+    lw.post_attention_norm = r.vector(p + "post_attention_layernorm.weight", H);
+    lw.pre_feedforward_norm = r.vector(p + "pre_feedforward_layernorm.weight", H);
+    lw.post_feedforward_norm = r.vector(p + "post_feedforward_layernorm.weight", H);
+    lw.layer_scalar = r.vector(p + "layer_scalar", 1)[0];
+    const int64_t hd = spec.head_dim;
+    lw.q_proj = r.matrix(p + "self_attn.q_proj.weight", c.num_heads * hd, H);
+    lw.q_norm = r.vector(p + "self_attn.q_norm.weight", hd);
+    lw.o_proj = r.matrix(p + "self_attn.o_proj.weight", H, c.num_heads * hd);
+    if (!spec.kv_shared) {
+      lw.k_proj = r.matrix(p + "self_attn.k_proj.weight", spec.num_kv_heads * hd, H);
+      if (spec.has_v_proj) lw.v_proj = r.matrix(p + "self_attn.v_proj.weight", spec.num_kv_heads * hd, H);
+      lw.k_norm = r.vector(p + "self_attn.k_norm.weight", hd);
+    }
+    lw.gate_proj = r.matrix(p + "mlp.gate_proj.weight", spec.mlp_width, H);
+    lw.up_proj = r.matrix(p + "mlp.up_proj.weight", spec.mlp_width, H);
+    lw.down_proj = r.matrix(p + "mlp.down_proj.weight", H, spec.mlp_width);
+    if (c.has_per_layer_inputs()) {
+      lw.per_layer_input_gate = r.matrix(p + "per_layer_input_gate.weight", P, H);
+      lw.per_layer_projection = r.matrix(p + "per_layer_projection.weight", H, P);
+      lw.post_per_layer_input_norm = r.vector(p + "post_per_layer_input_norm.weight", H);
+    }
+  }
+  w->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return w;
+}
+
+}  // namespace gemma4

@@ -1,0 +1,59 @@
+#pragma once
+// The weights of a Gemma 4 text decoder, resolved from a checkpoint: norms and scalars as float32,
+// linear layers as WeightMatrix in the chosen weight type, embedding tables left memory-mapped.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gemma4/config.h"
+#include "io/safetensors.h"
+#include "kernels/thread_pool.h"
+#include "kernels/weight_matrix.h"
+
+namespace gemma4 {
+
+struct LayerWeights {
+  std::vector<float> input_norm, post_attention_norm, pre_feedforward_norm, post_feedforward_norm;
+  std::vector<float> q_norm, k_norm;   // k_norm empty for KV-shared layers
+  std::vector<float> post_per_layer_input_norm;  // empty without per-layer inputs
+  float layer_scalar = 1.0f;
+  WeightMatrix q_proj, k_proj, v_proj, o_proj;  // k/v empty for KV-shared layers; v empty when K = V
+  WeightMatrix gate_proj, up_proj, down_proj;
+  WeightMatrix per_layer_input_gate, per_layer_projection;  // empty without per-layer inputs
+};
+
+// One row-addressable embedding table kept in the memory-mapped checkpoint.
+struct EmbeddingTable {
+  const io::TensorView* tensor = nullptr;
+  int64_t rows = 0, cols = 0;
+
+  // Writes row `id` as float32 times `scale` (exact conversion from the stored type).
+  void lookup(int64_t id, float scale, float* out) const;
+};
+
+struct ModelWeights {
+  ModelConfig config;
+  io::Checkpoint checkpoint;       // owns the mappings every view points into
+  WeightType weight_type = WeightType::F32;
+  EmbeddingTable embed_tokens;
+  EmbeddingTable embed_tokens_per_layer;  // rows == 0 without per-layer inputs
+  WeightMatrix lm_head;            // the embedding itself when tied
+  WeightMatrix per_layer_model_projection;
+  std::vector<float> per_layer_projection_norm;
+  std::vector<float> final_norm;
+  std::vector<LayerWeights> layers;
+  double load_seconds = 0.0;
+};
+
+struct WeightLoadOptions {
+  WeightType weight_type = WeightType::F32;
+  ThreadPool* pool = nullptr;  // parallel conversion/quantization when set
+};
+
+// Opens `model_dir` (config.json + safetensors) and resolves every tensor the config calls for.
+// Throws gemma4::Error naming the file and tensor on a missing tensor, wrong shape or dtype.
+std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_dir,
+                                           const WeightLoadOptions& options);
+
+}  // namespace gemma4

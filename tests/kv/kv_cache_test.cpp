@@ -1,0 +1,111 @@
+// Paged KV cache bookkeeping: block tables, sliding-window release, limits, truncation.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "gemma4/error.h"
+#include "kv/kv_cache.h"
+
+namespace gemma4 {
+namespace {
+
+ModelConfig small_config() {
+  // 4 layers: sliding, sliding, full, full; the last one KV-shared (reads layer 2).
+  nlohmann::json doc = {{"num_hidden_layers", 4}, {"hidden_size", 16}, {"num_attention_heads", 2},
+                        {"num_key_value_heads", 1}, {"head_dim", 8}, {"global_head_dim", 16},
+                        {"sliding_window", 6}, {"num_kv_shared_layers", 1},
+                        {"layer_types", {"sliding_attention", "sliding_attention", "full_attention", "full_attention"}}};
+  return parse_model_config(doc);
+}
+
+TEST(KvPool, SizesStoragePerLayerAndSkipsSharedLayers) {
+  ModelConfig c = small_config();
+  KvPoolOptions o{KvType::F16, 4, 10, 3};
+  KvPool pool(c, o);
+  // sliding layers 0,1: 3 blocks x 2 (K,V) x 4 slots x (1 head x 8 dims) x 2 bytes; full layer 2: 10 x 2 x 4 x 16 x 2.
+  EXPECT_EQ(pool.bytes(), 2u * (3 * 2 * 4 * 8 * 2) + (10 * 2 * 4 * 16 * 2));
+  EXPECT_EQ(pool.free_blocks(AttentionType::Full), 10);
+  EXPECT_EQ(pool.free_blocks(AttentionType::Sliding), 3);
+}
+
+TEST(KvSequence, SlidingBlocksReturnToPoolOutsideTheWindow) {
+  ModelConfig c = small_config();
+  KvPool pool(c, {KvType::F32, 4, 100, 100});
+  KvSequence seq(pool, 100, c.sliding_window);
+  for (int step = 0; step < 40; ++step) {
+    seq.reserve(1);
+    seq.commit(1);
+    // The next query at `length` needs keys from length - 5 on: at most 3 blocks of 4 stay live.
+    int64_t live = 100 - pool.free_blocks(AttentionType::Sliding);
+    EXPECT_LE(live, 3) << "after " << seq.length() << " positions";
+    EXPECT_GE(seq.block(AttentionType::Sliding, seq.length() - 1), 0);
+    if (seq.length() > 5) EXPECT_GE(seq.block(AttentionType::Sliding, seq.length() - 5), 0);
+  }
+  EXPECT_EQ(100 - pool.free_blocks(AttentionType::Full), 10);  // full layers keep everything
+  EXPECT_EQ(seq.block(AttentionType::Sliding, 0), -1);
+  EXPECT_GE(seq.block(AttentionType::Full, 0), 0);
+}
+
+TEST(KvSequence, ContextLimitAndPoolExhaustionAreClearErrors) {
+  ModelConfig c = small_config();
+  KvPool pool(c, {KvType::F32, 4, 3, 10});
+  KvSequence seq(pool, 16, c.sliding_window);
+  EXPECT_THROW(
+      {
+        try {
+          seq.reserve(17);
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("context length exceeded"), std::string::npos);
+          throw;
+        }
+      },
+      Error);
+  EXPECT_THROW(
+      {
+        try {
+          seq.reserve(13);  // needs 4 full blocks, the pool has 3
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("out of full-attention blocks"), std::string::npos);
+          throw;
+        }
+      },
+      Error);
+  // A failed reservation leaves the pool untouched.
+  EXPECT_EQ(pool.free_blocks(AttentionType::Full), 3);
+  EXPECT_EQ(pool.free_blocks(AttentionType::Sliding), 10);
+}
+
+TEST(KvSequence, SharedPoolServesSeveralSequencesAndReclaimsOnDestruction) {
+  ModelConfig c = small_config();
+  KvPool pool(c, kv_pool_options_for(c, KvType::F32, 32, 8, 2, 4));
+  {
+    KvSequence a(pool, 32, c.sliding_window), b(pool, 32, c.sliding_window);
+    a.reserve(32);
+    a.commit(32);
+    b.reserve(32);
+    b.commit(32);
+    EXPECT_EQ(pool.free_blocks(AttentionType::Full), 0);
+  }
+  EXPECT_EQ(pool.free_blocks(AttentionType::Full), pool.total_blocks(AttentionType::Full));
+  EXPECT_EQ(pool.free_blocks(AttentionType::Sliding), pool.total_blocks(AttentionType::Sliding));
+}
+
+TEST(KvSequence, TruncateWithinWindowAndRefuseBeyond) {
+  ModelConfig c = small_config();
+  KvPool pool(c, {KvType::F32, 4, 100, 100});
+  KvSequence seq(pool, 100, c.sliding_window);
+  seq.reserve(30);
+  seq.commit(30);
+  // Blocks holding positions < 24 were released: resuming at 29 needs keys from 24 on (fine),
+  // resuming at 28 would need key 23 (gone).
+  EXPECT_TRUE(seq.truncate(29));
+  EXPECT_EQ(seq.length(), 29);
+  EXPECT_FALSE(seq.truncate(28));
+  EXPECT_EQ(seq.length(), 29);
+  EXPECT_TRUE(seq.truncate(0));
+  EXPECT_EQ(pool.free_blocks(AttentionType::Full), 100);
+  EXPECT_EQ(pool.free_blocks(AttentionType::Sliding), 100);
+}
+
+}  // namespace
+}  // namespace gemma4
