@@ -7,6 +7,7 @@
 //   session.append(prompt_ids, &logits);   // logits of the last token
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,6 +20,8 @@ namespace gemma4 {
 struct ModelOptions {
   std::string dtype = "f32";  // f32 (exact reference), bf16, f16, q8_0, q4_0
   int threads = 0;            // 0: one per hardware thread
+  // Called while loading with the fraction of weights converted so far (0..1).
+  std::function<void(double fraction)> progress;
 };
 
 struct ModelImpl;

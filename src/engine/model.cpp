@@ -19,6 +19,7 @@ std::shared_ptr<Model> Model::load(const std::filesystem::path& dir, const Model
   WeightLoadOptions wo;
   wo.weight_type = *type;
   wo.pool = impl->pool.get();
+  wo.progress = options.progress;
   impl->weights = load_weights(dir, wo);
   return std::shared_ptr<Model>(new Model(std::move(impl)));
 }

@@ -51,7 +51,16 @@ float element_as_float(const io::TensorView& t, int64_t i) {
 class TensorResolver {
  public:
   TensorResolver(const io::Checkpoint& ckpt, std::string prefix, const WeightLoadOptions& opt)
-      : ckpt_(ckpt), prefix_(std::move(prefix)), opt_(opt) {}
+      : ckpt_(ckpt), prefix_(std::move(prefix)), opt_(opt) {
+    for (const auto& name : ckpt_.names()) total_bytes_ += ckpt_.get(name).nbytes;
+  }
+
+  // Progress is measured in checkpoint bytes visited (tables that stay mapped count as done).
+  void report(size_t bytes) const {
+    done_bytes_ += bytes;
+    if (opt_.progress && total_bytes_ > 0)
+      opt_.progress(std::min(1.0, static_cast<double>(done_bytes_) / static_cast<double>(total_bytes_)));
+  }
 
   const io::TensorView& tensor(const std::string& name, const std::vector<int64_t>& shape,
                                bool prefixed = true) const {
@@ -74,6 +83,7 @@ class TensorResolver {
 
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, bool prefixed = true) const {
     const io::TensorView& t = tensor(name, {rows, cols}, prefixed);
+    report(t.nbytes);
     WeightMatrix m = make_weight_matrix(source_type_of(t), t.data, rows, cols, opt_.weight_type);
     // Converted copies no longer need the mapped source pages resident.
     if (m.owner) ckpt_.release(t);
@@ -84,6 +94,8 @@ class TensorResolver {
   const io::Checkpoint& ckpt_;
   std::string prefix_;
   const WeightLoadOptions& opt_;
+  size_t total_bytes_ = 0;
+  mutable size_t done_bytes_ = 0;
 };
 
 }  // namespace
@@ -153,6 +165,7 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
                                  c.vocab_size_per_layer_input, L * P};
     w->per_layer_model_projection = r.matrix("per_layer_model_projection.weight", L * P, H);
     w->per_layer_projection_norm = r.vector("per_layer_projection_norm.weight", P);
+    r.report(w->embed_tokens_per_layer.tensor->nbytes);
   }
 
   w->layers.resize(L);
@@ -183,6 +196,7 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
       lw.post_per_layer_input_norm = r.vector(p + "post_per_layer_input_norm.weight", H);
     }
   }
+  if (options.progress) options.progress(1.0);
   w->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return w;
 }

@@ -2,6 +2,7 @@
 // The weights of a Gemma 4 text decoder, resolved from a checkpoint: norms and scalars as float32,
 // linear layers as WeightMatrix in the chosen weight type, embedding tables left memory-mapped.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,7 @@ struct ModelWeights {
 struct WeightLoadOptions {
   WeightType weight_type = WeightType::F32;
   ThreadPool* pool = nullptr;  // parallel conversion/quantization when set
+  std::function<void(double fraction)> progress;  // fraction of weight bytes converted so far
 };
 
 // Opens `model_dir` (config.json + safetensors) and resolves every tensor the config calls for.

@@ -1,0 +1,108 @@
+#include "cli/generation_flags.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <unistd.h>
+
+#include "gemma4/error.h"
+
+namespace gemma4::cli {
+
+void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
+  cmd.add_option("--model,-m", f.model, "Model folder (config.json, tokenizer.json, safetensors)")->required();
+  cmd.add_option("--dtype", f.dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0")
+      ->check(CLI::IsMember({"f32", "bf16", "f16", "q8_0", "q4_0"}))
+      ->capture_default_str();
+  cmd.add_option("--kv-type", f.kv_type, "KV cache type: f32, f16, bf16")
+      ->check(CLI::IsMember({"f32", "f16", "bf16"}))
+      ->capture_default_str();
+  cmd.add_option("--threads,-t", f.threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--ctx,-c", f.ctx, "Context size in tokens")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--max-tokens,-n", f.max_tokens, "Most tokens to generate per answer")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd.add_option("--system", f.system, "System prompt");
+  cmd.add_flag("--thinking", f.thinking, "Let the model think before answering (shown apart)");
+  cmd.add_flag("--verbose,-v", f.verbose, "Print load and speed figures to stderr");
+  f.temperature_opt = cmd.add_option("--temperature", f.temperature, "Sampling temperature (0 = greedy)")
+                          ->check(CLI::NonNegativeNumber);
+  f.top_k_opt = cmd.add_option("--top-k", f.top_k, "Keep the k most likely tokens (0 = off)");
+  f.top_p_opt = cmd.add_option("--top-p", f.top_p, "Nucleus sampling threshold (1 = off)")->check(CLI::Range(0.0, 1.0));
+  f.min_p_opt = cmd.add_option("--min-p", f.min_p, "Drop tokens below min-p x the best probability")
+                    ->check(CLI::Range(0.0, 1.0));
+  f.repeat_penalty_opt = cmd.add_option("--repeat-penalty", f.repeat_penalty, "Repetition penalty (1 = off)")
+                             ->check(CLI::PositiveNumber);
+  cmd.add_option("--repeat-last-n", f.repeat_last_n, "Penalties look at the last n tokens (0 = all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--presence-penalty", f.presence_penalty, "Presence penalty (OpenAI semantics)");
+  cmd.add_option("--frequency-penalty", f.frequency_penalty, "Frequency penalty (OpenAI semantics)");
+  cmd.add_option("--logit-bias", f.logit_bias, "TOKEN_ID=BIAS added to a token's logit (repeatable)");
+  f.seed_opt = cmd.add_option("--seed,-s", f.seed, "Random seed (default: random)");
+  cmd.add_option("--stop", f.stop, "Stop string (repeatable); not included in the output");
+}
+
+LoadedModel load_for_generation(const GenerationFlags& f) {
+  const bool tty = isatty(STDERR_FILENO);
+  Tokenizer tokenizer = Tokenizer::load(f.model);
+  GenerationDefaults defaults = load_generation_config(f.model);
+  ModelOptions mo;
+  mo.dtype = f.dtype;
+  mo.threads = f.threads;
+  int last_percent = -1;
+  mo.progress = [&](double fraction) {
+    int percent = static_cast<int>(fraction * 100);
+    if (percent == last_percent || !tty) return;
+    last_percent = percent;
+    std::fprintf(stderr, "\rloading %s (%s): %3d%%", f.model.c_str(), f.dtype.c_str(), percent);
+    std::fflush(stderr);
+  };
+  auto model = Model::load(f.model, mo);
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (f.verbose)
+    std::fprintf(stderr, "loaded %s as %s in %.2f s (%.1f MiB of weights, %d threads)\n", f.model.c_str(),
+                 f.dtype.c_str(), model->load_seconds(), model->weight_bytes() / 1048576.0, model->threads());
+  return {std::move(model), std::move(tokenizer), std::move(defaults)};
+}
+
+GenerateRequest make_request(const GenerationFlags& f, const GenerationDefaults& defaults) {
+  GenerateRequest r;
+  r.sampling = defaults.sampling;
+  if (f.temperature_opt->count()) r.sampling.temperature = f.temperature;
+  if (f.top_k_opt->count()) r.sampling.top_k = f.top_k;
+  if (f.top_p_opt->count()) r.sampling.top_p = f.top_p;
+  if (f.min_p_opt->count()) r.sampling.min_p = f.min_p;
+  if (f.repeat_penalty_opt->count()) r.sampling.repetition_penalty = f.repeat_penalty;
+  r.sampling.presence_penalty = f.presence_penalty;
+  r.sampling.frequency_penalty = f.frequency_penalty;
+  r.sampling.penalty_last_n = f.repeat_last_n;
+  r.sampling.seed = f.seed_opt->count() ? f.seed : std::random_device{}();
+  for (const auto& item : f.logit_bias) {
+    auto eq = item.find('=');
+    try {
+      if (eq == std::string::npos) throw std::invalid_argument("no '='");
+      size_t used = 0;
+      int id = std::stoi(item.substr(0, eq), &used);
+      if (used != eq) throw std::invalid_argument("token");
+      float bias = std::stof(item.substr(eq + 1), &used);
+      if (used != item.size() - eq - 1) throw std::invalid_argument("bias");
+      r.sampling.logit_bias.emplace_back(id, bias);
+    } catch (const std::exception&) {
+      throw Error("--logit-bias '" + item + "' must look like TOKEN_ID=BIAS, e.g. 236761=-5");
+    }
+  }
+  validate_sampling_params(r.sampling);
+  r.max_tokens = f.max_tokens;
+  r.stop_token_ids = defaults.stop_token_ids;
+  r.stop_strings = f.stop;
+  return r;
+}
+
+SessionOptions make_session_options(const GenerationFlags& f) {
+  SessionOptions so;
+  so.max_context = f.ctx;
+  so.kv_type = f.kv_type;
+  return so;
+}
+
+}  // namespace gemma4::cli

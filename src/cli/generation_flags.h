@@ -1,0 +1,55 @@
+#pragma once
+// Flags shared by the commands that generate text (run, chat): model loading, context, sampling
+// and stop conditions. Sampling defaults come from the model folder's generation_config.json;
+// a flag given on the command line overrides them.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "gemma4/generate.h"
+#include "gemma4/model.h"
+#include "gemma4/sampling.h"
+#include "gemma4/tokenizer.h"
+
+namespace gemma4::cli {
+
+struct GenerationFlags {
+  std::string model;
+  std::string dtype = "q8_0";
+  std::string kv_type = "f16";
+  int threads = 0;
+  int64_t ctx = 4096;
+  int64_t max_tokens = 1024;
+  std::string system;
+  bool thinking = false;
+  bool verbose = false;
+  float temperature = 1.0f, top_p = 1.0f, min_p = 0.0f;
+  int top_k = 0;
+  float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
+  int repeat_last_n = 0;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;
+  std::vector<std::string> logit_bias;  // "TOKEN=BIAS"
+
+  // Options whose presence decides whether generation_config.json's value is overridden.
+  CLI::Option *temperature_opt = nullptr, *top_k_opt = nullptr, *top_p_opt = nullptr,
+              *min_p_opt = nullptr, *repeat_penalty_opt = nullptr, *seed_opt = nullptr;
+};
+
+void add_generation_flags(CLI::App& cmd, GenerationFlags& flags);
+
+// Everything a generating command needs, loaded with progress on stderr.
+struct LoadedModel {
+  std::shared_ptr<Model> model;
+  Tokenizer tokenizer;
+  GenerationDefaults defaults;
+};
+LoadedModel load_for_generation(const GenerationFlags& flags);
+
+// generation_config.json defaults with the command-line overrides applied.
+GenerateRequest make_request(const GenerationFlags& flags, const GenerationDefaults& defaults);
+SessionOptions make_session_options(const GenerationFlags& flags);
+
+}  // namespace gemma4::cli
