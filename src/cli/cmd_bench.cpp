@@ -1,0 +1,128 @@
+// gemma4 bench: load, prefill and decode speed of a model on this machine.
+// A contract: the JSON names (load_s, prefill_tok_s, decode_tok_s, ttft_ms, peak_rss_bytes) stay.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sys/resource.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "gemma4/error.h"
+#include "gemma4/model.h"
+#include "gemma4/sampling.h"
+
+namespace gemma4::cli {
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+size_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<size_t>(u.ru_maxrss) * 1024;
+}
+
+// Deterministic ordinary-text token ids (clear of the control tokens at the start of the vocabulary).
+std::vector<int32_t> bench_prompt(int64_t n, int64_t vocab) {
+  std::vector<int32_t> ids(n);
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  int64_t lo = vocab > 4096 ? 1000 : 0;
+  for (auto& id : ids) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    id = static_cast<int32_t>(lo + (state >> 33) % (vocab - lo));
+  }
+  if (!ids.empty()) ids[0] = 2;  // <bos>
+  return ids;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  struct Args {
+    std::string model, dtype = "q8_0", kv_type = "f16", json;
+    int threads = 0, reps = 3;
+    int64_t prompt = 128, gen = 64;
+    bool no_skip = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure load time, prefill and decode speed, memory");
+  cmd->add_option("--model,-m", a->model, "Model folder")->required();
+  cmd->add_option("--dtype", a->dtype, "Weight type: f32, bf16, f16, q8_0, q4_0")->capture_default_str();
+  cmd->add_option("--kv-type", a->kv_type, "KV cache type: f32, f16, bf16")->capture_default_str();
+  cmd->add_option("--threads,-t", a->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--prompt,-p", a->prompt, "Prompt tokens to prefill")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--gen,-g", a->gen, "Tokens to generate (decode speed covers gen - 1 steps)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--reps,-r", a->reps, "Repetitions (medians are reported)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--json", a->json, "Also write the results as JSON to this file");
+  cmd->add_flag("--no-skip", a->no_skip, "Run KV-shared layers for every prompt token (for comparison)");
+  cmd->callback([a] {
+    using clock = std::chrono::steady_clock;
+    std::vector<double> load_s, prefill, decode, ttft;
+    std::shared_ptr<Model> model;
+    for (int rep = 0; rep < a->reps; ++rep) {
+      model.reset();
+      auto t0 = clock::now();
+      model = Model::load(a->model, {.dtype = a->dtype, .threads = a->threads});
+      load_s.push_back(std::chrono::duration<double>(clock::now() - t0).count());
+      std::vector<int32_t> prompt = bench_prompt(a->prompt, model->config().vocab_size);
+      SessionOptions so;
+      so.max_context = a->prompt + a->gen + 1;
+      so.kv_type = a->kv_type;
+      so.skip_shared_layers = !a->no_skip;
+      Session session(model, so);
+      std::vector<float> logits;
+      auto p0 = clock::now();
+      session.append(prompt, &logits);
+      int32_t token = argmax_token(logits);
+      auto p1 = clock::now();
+      double prefill_s = std::chrono::duration<double>(p1 - p0).count();
+      prefill.push_back(a->prompt / prefill_s);
+      ttft.push_back(prefill_s * 1000.0);
+      for (int64_t i = 1; i < a->gen; ++i) {
+        session.append(std::span<const int32_t>(&token, 1), &logits);
+        token = argmax_token(logits);
+      }
+      double decode_s = std::chrono::duration<double>(clock::now() - p1).count();
+      decode.push_back(a->gen > 1 ? (a->gen - 1) / decode_s : 0.0);
+      std::fprintf(stderr, "rep %d: load %.2f s, prefill %.1f tok/s, decode %.2f tok/s\n", rep + 1, load_s.back(),
+                   prefill.back(), decode.back());
+    }
+    nlohmann::json j = {{"model", a->model},
+                        {"dtype", a->dtype},
+                        {"kv_type", a->kv_type},
+                        {"threads", model->threads()},
+                        {"prompt", a->prompt},
+                        {"gen", a->gen},
+                        {"reps", a->reps},
+                        {"skip_shared_layers", !a->no_skip},
+                        {"load_s", median(load_s)},
+                        {"prefill_tok_s", median(prefill)},
+                        {"decode_tok_s", median(decode)},
+                        {"ttft_ms", median(ttft)},
+                        {"peak_rss_bytes", peak_rss_bytes()},
+                        {"weight_bytes", model->weight_bytes()}};
+    std::printf("| model | dtype | threads | P | G | load s | prefill tok/s | decode tok/s | TTFT ms | peak RSS GiB |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %s | %s | %d | %lld | %lld | %.2f | %.1f | %.2f | %.0f | %.2f |\n", a->model.c_str(),
+                a->dtype.c_str(), model->threads(), static_cast<long long>(a->prompt),
+                static_cast<long long>(a->gen), median(load_s), median(prefill), median(decode), median(ttft),
+                peak_rss_bytes() / 1073741824.0);
+    if (!a->json.empty()) {
+      std::ofstream out(a->json);
+      if (!out) throw Error("cannot write " + a->json);
+      out << j.dump(2) << "\n";
+    }
+  });
+}
+
+}  // namespace gemma4::cli
