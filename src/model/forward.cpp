@@ -33,22 +33,40 @@ struct RopeTable {
   const float* sin_row(int64_t t) const { return sin.data() + t * pairs; }
 };
 
+// Row-wise work is split over the pool once there are enough rows to pay for the hand-off.
+constexpr int64_t kRowGrain = 8;
+
 void rms_norm_rows(const float* x, const std::vector<float>& w, int64_t rows, int64_t dim, float eps,
-                   float* out) {
-  for (int64_t r = 0; r < rows; ++r) rms_norm(x + r * dim, w.empty() ? nullptr : w.data(), dim, eps, out + r * dim);
+                   float* out, ThreadPool& pool) {
+  pool.parallel_for(rows, kRowGrain, [&](int64_t b, int64_t e, int) {
+    for (int64_t r = b; r < e; ++r) rms_norm(x + r * dim, w.empty() ? nullptr : w.data(), dim, eps, out + r * dim);
+  });
+}
+
+// x[r] += rmsnorm(o[r]) * w for every row (the post-norm residual update of each block).
+void add_normed_rows(float* x, float* o, const std::vector<float>& w, int64_t rows, int64_t dim, float eps,
+                     ThreadPool& pool) {
+  pool.parallel_for(rows, kRowGrain, [&](int64_t b, int64_t e, int) {
+    for (int64_t r = b; r < e; ++r) {
+      rms_norm(o + r * dim, w.data(), dim, eps, o + r * dim);
+      add_inplace(x + r * dim, o + r * dim, dim);
+    }
+  });
 }
 
 // Per-head RMSNorm (weight may be empty: no scale) and optional RoPE over a [rows, heads, dim] buffer.
 void norm_and_rope_heads(float* buf, int64_t rows, int64_t heads, int64_t dim, const std::vector<float>& w,
-                         float eps, const RopeTable* rope, const std::vector<int64_t>& row_src) {
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t h = 0; h < heads; ++h) {
-      float* v = buf + (r * heads + h) * dim;
-      rms_norm(v, w.empty() ? nullptr : w.data(), dim, eps, v);
-      if (rope && rope->pairs > 0)
-        apply_rope(v, dim, rope->pairs, rope->cos_row(row_src[r]), rope->sin_row(row_src[r]));
+                         float eps, const RopeTable* rope, const std::vector<int64_t>& row_src, ThreadPool& pool) {
+  pool.parallel_for(rows, kRowGrain, [&](int64_t b, int64_t e, int) {
+    for (int64_t r = b; r < e; ++r) {
+      for (int64_t h = 0; h < heads; ++h) {
+        float* v = buf + (r * heads + h) * dim;
+        rms_norm(v, w.empty() ? nullptr : w.data(), dim, eps, v);
+        if (rope && rope->pairs > 0)
+          apply_rope(v, dim, rope->pairs, rope->cos_row(row_src[r]), rope->sin_row(row_src[r]));
+      }
     }
-  }
+  });
 }
 
 }  // namespace
@@ -161,10 +179,10 @@ void forward(const ModelWeights& weights, KvSequence& seq, std::span<const int32
 
     // Attention block.
     s.h.resize(rows * H);
-    rms_norm_rows(s.x.data(), lw.input_norm, rows, H, eps, s.h.data());
+    rms_norm_rows(s.x.data(), lw.input_norm, rows, H, eps, s.h.data(), pool);
     s.q.resize(rows * nh * hd);
     matmul(lw.q_proj, s.h.data(), rows, s.q.data(), pool);
-    norm_and_rope_heads(s.q.data(), rows, nh, hd, lw.q_norm, eps, &rt, row_src);
+    norm_and_rope_heads(s.q.data(), rows, nh, hd, lw.q_norm, eps, &rt, row_src, pool);
 
     if (!spec.kv_shared) {
       s.k.resize(rows * kvh * hd);
@@ -172,8 +190,8 @@ void forward(const ModelWeights& weights, KvSequence& seq, std::span<const int32
       matmul(lw.k_proj, s.h.data(), rows, s.k.data(), pool);
       if (spec.has_v_proj) matmul(lw.v_proj, s.h.data(), rows, s.v.data(), pool);
       else std::copy(s.k.begin(), s.k.end(), s.v.begin());  // V is the raw K projection
-      norm_and_rope_heads(s.k.data(), rows, kvh, hd, lw.k_norm, eps, &rt, row_src);
-      norm_and_rope_heads(s.v.data(), rows, kvh, hd, {}, eps, nullptr, row_src);
+      norm_and_rope_heads(s.k.data(), rows, kvh, hd, lw.k_norm, eps, &rt, row_src, pool);
+      norm_and_rope_heads(s.v.data(), rows, kvh, hd, {}, eps, nullptr, row_src, pool);
       for (int64_t r = 0; r < rows; ++r) {
         int64_t pos = start + row_src[r];
         int32_t block = seq.block(spec.type, pos);
@@ -206,26 +224,20 @@ void forward(const ModelWeights& weights, KvSequence& seq, std::span<const int32
     });
     s.o.resize(rows * H);
     matmul(lw.o_proj, s.attn.data(), rows, s.o.data(), pool);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* o = s.o.data() + r * H;
-      rms_norm(o, lw.post_attention_norm.data(), H, eps, o);
-      add_inplace(s.x.data() + r * H, o, H);
-    }
+    add_normed_rows(s.x.data(), s.o.data(), lw.post_attention_norm, rows, H, eps, pool);
 
     // Feed-forward block.
-    rms_norm_rows(s.x.data(), lw.pre_feedforward_norm, rows, H, eps, s.h.data());
+    rms_norm_rows(s.x.data(), lw.pre_feedforward_norm, rows, H, eps, s.h.data(), pool);
     const int64_t F = spec.mlp_width;
     s.gate.resize(rows * F);
     s.up.resize(rows * F);
     matmul(lw.gate_proj, s.h.data(), rows, s.gate.data(), pool);
     matmul(lw.up_proj, s.h.data(), rows, s.up.data(), pool);
-    gelu_tanh_mul(s.gate.data(), s.up.data(), rows * F, s.gate.data());
+    pool.parallel_for(rows * F, 4096, [&](int64_t b, int64_t e, int) {
+      gelu_tanh_mul(s.gate.data() + b, s.up.data() + b, e - b, s.gate.data() + b);
+    });
     matmul(lw.down_proj, s.gate.data(), rows, s.o.data(), pool);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* o = s.o.data() + r * H;
-      rms_norm(o, lw.post_feedforward_norm.data(), H, eps, o);
-      add_inplace(s.x.data() + r * H, o, H);
-    }
+    add_normed_rows(s.x.data(), s.o.data(), lw.post_feedforward_norm, rows, H, eps, pool);
 
     // Per-layer input branch.
     if (c.has_per_layer_inputs()) {
@@ -235,11 +247,7 @@ void forward(const ModelWeights& weights, KvSequence& seq, std::span<const int32
       for (int64_t r = 0; r < rows; ++r)
         mul_inplace(s.ple_gate.data() + r * P, s.ple_inputs.data() + r * LP + i * P, P);
       matmul(lw.per_layer_projection, s.ple_gate.data(), rows, s.o.data(), pool);
-      for (int64_t r = 0; r < rows; ++r) {
-        float* o = s.o.data() + r * H;
-        rms_norm(o, lw.post_per_layer_input_norm.data(), H, eps, o);
-        add_inplace(s.x.data() + r * H, o, H);
-      }
+      add_normed_rows(s.x.data(), s.o.data(), lw.post_per_layer_input_norm, rows, H, eps, pool);
     }
 
     scale_inplace(s.x.data(), lw.layer_scalar, rows * H);

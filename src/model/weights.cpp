@@ -84,7 +84,7 @@ class TensorResolver {
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, bool prefixed = true) const {
     const io::TensorView& t = tensor(name, {rows, cols}, prefixed);
     report(t.nbytes);
-    WeightMatrix m = make_weight_matrix(source_type_of(t), t.data, rows, cols, opt_.weight_type);
+    WeightMatrix m = make_weight_matrix(source_type_of(t), t.data, rows, cols, opt_.weight_type, false, opt_.pool);
     // Converted copies no longer need the mapped source pages resident.
     if (m.owner) ckpt_.release(t);
     return m;
@@ -152,7 +152,10 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
   w->embed_tokens = {&r.tensor("embed_tokens.weight", {c.vocab_size, H}), c.vocab_size, H};
   if (c.tie_word_embeddings) {
     const io::TensorView& e = *w->embed_tokens.tensor;
-    w->lm_head = make_weight_matrix(source_type_of(e), e.data, c.vocab_size, H, options.weight_type);
+    w->lm_head = make_weight_matrix(source_type_of(e), e.data, c.vocab_size, H, options.weight_type, false, options.pool);
+    r.report(e.nbytes);
+    // Lookups later fault in only the rows they read; the converted head no longer needs the pages.
+    if (w->lm_head.owner) w->checkpoint.release(e);
   } else {
     w->lm_head = r.matrix("lm_head.weight", c.vocab_size, H, /*prefixed=*/false);
   }
