@@ -1,0 +1,162 @@
+// gemma4::Tokenizer: loading, special-token splitting, normalization and decoding around the BPE
+// core in bpe.cpp.
+#include <fstream>
+#include <sstream>
+
+#include "gemma4/error.h"
+#include "gemma4/tokenizer.h"
+#include "tokenizer/tokenizer_data.h"
+#include "tokenizer/utf8.h"
+
+namespace gemma4 {
+namespace {
+
+constexpr std::string_view kMetaspace = "\xE2\x96\x81";  // U+2581 "▁"
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error("cannot open tokenizer file " + path.string());
+  file.seekg(0, std::ios::end);
+  const std::streamoff size = file.tellg();
+  if (size < 0) throw Error("cannot read tokenizer file " + path.string());
+  std::string text(static_cast<size_t>(size), '\0');
+  file.seekg(0, std::ios::beg);
+  if (!file.read(text.data(), size)) throw Error("cannot read tokenizer file " + path.string());
+  return text;
+}
+
+std::string normalize(const TokenizerData& data, std::string_view segment) {
+  std::string text(segment);
+  for (const auto& [from, to] : data.normalizer_replacements) {
+    if (text.find(from) == std::string::npos) continue;
+    std::string replaced;
+    replaced.reserve(text.size() + text.size() / 2);
+    size_t start = 0;
+    for (size_t hit = text.find(from); hit != std::string::npos; hit = text.find(from, start)) {
+      replaced.append(text, start, hit - start);
+      replaced += to;
+      start = hit + from.size();
+    }
+    replaced.append(text, start);
+    text = std::move(replaced);
+  }
+  return text;
+}
+
+void encode_segment(const TokenizerData& data, std::string_view segment, std::vector<int32_t>& out) {
+  if (segment.empty()) return;
+  bpe_encode_word(data, normalize(data, segment), out);
+}
+
+// The added token starting at text[pos], longest first; nullptr when none matches there.
+const AddedToken* match_added_token(const TokenizerData& data, std::string_view text, size_t pos, bool parse_special) {
+  if (!data.added_token_first_byte[static_cast<unsigned char>(text[pos])]) return nullptr;
+  const std::string_view rest = text.substr(pos);
+  for (const AddedToken& token : data.added_tokens) {
+    if ((parse_special || !token.special) && rest.starts_with(token.text)) return &token;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::load(const std::filesystem::path& model_dir_or_tokenizer_json) {
+  std::filesystem::path path = model_dir_or_tokenizer_json;
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) path /= "tokenizer.json";
+  if (!std::filesystem::exists(path, error)) throw Error("tokenizer file not found: " + path.string());
+  const std::string text = read_file(path);
+  return Tokenizer(parse_tokenizer_json(text, path.string()));
+}
+
+Tokenizer Tokenizer::from_json_text(std::string_view json_text, std::string_view source_name) {
+  return Tokenizer(parse_tokenizer_json(json_text, source_name));
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special) const {
+  const TokenizerData& data = *data_;
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 4);
+  size_t segment_start = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    if (const AddedToken* token = match_added_token(data, text, pos, parse_special)) {
+      encode_segment(data, text.substr(segment_start, pos - segment_start), ids);
+      ids.push_back(token->id);
+      pos += token->text.size();
+      segment_start = pos;
+    } else {
+      ++pos;
+    }
+  }
+  encode_segment(data, text.substr(segment_start), ids);
+  return ids;
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {
+  const TokenizerData& data = *data_;
+  std::string text;
+  std::string byte_run;
+  const auto flush_bytes = [&] {
+    if (byte_run.empty()) return;
+    if (utf8::is_valid(byte_run)) {
+      text += byte_run;
+    } else {
+      // The Rust ByteFallback decoder replaces the whole invalid run, one U+FFFD per byte.
+      for (size_t i = 0; i < byte_run.size(); ++i) text += utf8::kReplacementCharacter;
+    }
+    byte_run.clear();
+  };
+  for (const int32_t id : ids) {
+    if (id < 0 || id >= data.vocab_size()) {
+      throw Error("cannot decode token id " + std::to_string(id) + ": vocabulary has " +
+                  std::to_string(data.vocab_size()) + " ids");
+    }
+    if (skip_special && data.special[id]) continue;
+    if (data.byte_of_token[id] >= 0) {
+      byte_run += static_cast<char>(data.byte_of_token[id]);
+      continue;
+    }
+    flush_bytes();
+    append_piece_text(id, text);
+  }
+  flush_bytes();
+  return text;
+}
+
+std::string_view Tokenizer::piece(int32_t id) const {
+  if (id < 0 || id >= data_->vocab_size()) {
+    throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                std::to_string(data_->vocab_size()));
+  }
+  return data_->piece(id);
+}
+
+bool Tokenizer::is_special(int32_t id) const {
+  return id >= 0 && id < data_->vocab_size() && data_->special[id] != 0;
+}
+
+int32_t Tokenizer::vocab_size() const { return data_->vocab_size(); }
+
+std::optional<int32_t> Tokenizer::token_id(std::string_view piece_text) const {
+  const int32_t id = data_->find_piece(piece_text);
+  if (id < 0) return std::nullopt;
+  return id;
+}
+
+std::optional<uint8_t> Tokenizer::byte_value(int32_t id) const {
+  if (id < 0 || id >= data_->vocab_size() || data_->byte_of_token[id] < 0) return std::nullopt;
+  return static_cast<uint8_t>(data_->byte_of_token[id]);
+}
+
+void Tokenizer::append_piece_text(int32_t id, std::string& out) const {
+  const std::string_view text = piece(id);
+  size_t start = 0;
+  for (size_t hit = text.find(kMetaspace); hit != std::string_view::npos; hit = text.find(kMetaspace, start)) {
+    out.append(text.substr(start, hit - start));
+    out += ' ';
+    start = hit + kMetaspace.size();
+  }
+  out.append(text.substr(start));
+}
+
+}  // namespace gemma4
