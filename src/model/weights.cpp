@@ -5,6 +5,7 @@
 
 #include "gemma4/error.h"
 #include "kernels/numeric.h"
+#include "kernels/quant.h"
 
 namespace gemma4 {
 
@@ -48,6 +49,18 @@ float element_as_float(const io::TensorView& t, int64_t i) {
   return 0.0f;
 }
 
+WeightType storage_type_for(WeightType wanted, SourceType source, int64_t cols) {
+  bool quantized = wanted == WeightType::Q8_0 || wanted == WeightType::Q4_0;
+  int64_t block = wanted == WeightType::Q8_0 ? kQ8BlockSize : kQ4BlockSize;
+  if (!quantized || cols % block == 0) return wanted;
+  switch (source) {
+    case SourceType::BF16: return WeightType::BF16;
+    case SourceType::F16: return WeightType::F16;
+    case SourceType::F32: return WeightType::F32;
+  }
+  return WeightType::F32;
+}
+
 class TensorResolver {
  public:
   TensorResolver(const io::Checkpoint& ckpt, std::string prefix, const WeightLoadOptions& opt)
@@ -74,6 +87,12 @@ class TensorResolver {
     return *t;
   }
 
+  // The requested type, except that block-quantized types need whole blocks per row: a matrix
+  // whose rows do not split into blocks stays in its stored 16-bit type (or float32).
+  WeightType storage_type(const io::TensorView& t, int64_t cols) const {
+    return storage_type_for(opt_.weight_type, source_type_of(t), cols);
+  }
+
   std::vector<float> vector(const std::string& name, int64_t n) const {
     const io::TensorView& t = tensor(name, {n});
     std::vector<float> v(n);
@@ -84,7 +103,7 @@ class TensorResolver {
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, bool prefixed = true) const {
     const io::TensorView& t = tensor(name, {rows, cols}, prefixed);
     report(t.nbytes);
-    WeightMatrix m = make_weight_matrix(source_type_of(t), t.data, rows, cols, opt_.weight_type, false, opt_.pool);
+    WeightMatrix m = make_weight_matrix(source_type_of(t), t.data, rows, cols, storage_type(t, cols), false, opt_.pool);
     // Converted copies no longer need the mapped source pages resident.
     if (m.owner) ckpt_.release(t);
     return m;
@@ -152,7 +171,8 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
   w->embed_tokens = {&r.tensor("embed_tokens.weight", {c.vocab_size, H}), c.vocab_size, H};
   if (c.tie_word_embeddings) {
     const io::TensorView& e = *w->embed_tokens.tensor;
-    w->lm_head = make_weight_matrix(source_type_of(e), e.data, c.vocab_size, H, options.weight_type, false, options.pool);
+    w->lm_head = make_weight_matrix(source_type_of(e), e.data, c.vocab_size, H,
+                                    storage_type_for(options.weight_type, source_type_of(e), H), false, options.pool);
     r.report(e.nbytes);
     // Lookups later fault in only the rows they read; the converted head no longer needs the pages.
     if (w->lm_head.owner) w->checkpoint.release(e);
