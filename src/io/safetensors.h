@@ -79,9 +79,22 @@ struct TensorSpec {
 };
 
 // Writes a safetensors file tensor by tensor, never holding more than one tensor in memory:
-// fill(i, out) must write exactly the bytes of specs[i] into `out` (out.size() bytes).
+// fill(i, out, nbytes) must write exactly the nbytes bytes of specs[i] into `out`; it is not
+// called for tensors of zero bytes.
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorSpec>& specs,
                        const std::function<void(size_t index, uint8_t* out, size_t nbytes)>& fill,
                        const std::map<std::string, std::string>& metadata = {});
+
+// Bytes a tensor of this spec occupies; throws gemma4::Error on a negative or overflowing shape.
+size_t tensor_nbytes(const TensorSpec& spec);
+
+// Same file layout, for tensors too large to hold at once: fill(i, byte_offset, out, len) writes
+// bytes [byte_offset, byte_offset + len) of specs[i] into `out`. Each tensor is requested in
+// consecutive chunks of `chunk_bytes` (rounded up to a multiple of 8, so chunks start on element
+// boundaries) and a shorter last chunk. The file is written to `path.tmp` and renamed at the end.
+using ChunkFill = std::function<void(size_t index, size_t byte_offset, uint8_t* out, size_t len)>;
+void write_safetensors_chunked(const std::filesystem::path& path, const std::vector<TensorSpec>& specs,
+                               const ChunkFill& fill, const std::map<std::string, std::string>& metadata = {},
+                               size_t chunk_bytes = size_t{64} << 20);
 
 }  // namespace gemma4::io

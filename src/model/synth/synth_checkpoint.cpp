@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "gemma4/error.h"
 #include "model/synth/synth_random.h"
