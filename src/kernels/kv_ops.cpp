@@ -2,7 +2,9 @@
 
 #include <cstring>
 
+#include "kernels/cpu_dispatch.h"
 #include "kernels/numeric.h"
+#include "kernels/ops_kernels.h"
 
 namespace gemma4 {
 
@@ -35,6 +37,7 @@ inline float load(const void* p, KvType type, int64_t i) {
 }  // namespace
 
 void kv_store(const float* src, int64_t n, KvType type, void* dst) {
+  if (active_kernel_path() == KernelPath::Avx2) return kv_store_avx2(src, n, type, dst);
   switch (type) {
     case KvType::F32: std::memcpy(dst, src, n * sizeof(float)); break;
     case KvType::F16:
@@ -47,12 +50,14 @@ void kv_store(const float* src, int64_t n, KvType type, void* dst) {
 }
 
 float kv_dot(const float* q, const void* k, KvType type, int64_t n) {
+  if (active_kernel_path() == KernelPath::Avx2) return kv_dot_avx2(q, k, type, n);
   float acc = 0.0f;
   for (int64_t i = 0; i < n; ++i) acc += q[i] * load(k, type, i);
   return acc;
 }
 
 void kv_axpy(float a, const void* v, KvType type, int64_t n, float* acc) {
+  if (active_kernel_path() == KernelPath::Avx2) return kv_axpy_avx2(a, v, type, n, acc);
   for (int64_t i = 0; i < n; ++i) acc[i] += a * load(v, type, i);
 }
 

@@ -1,15 +1,23 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <string>
 #include <vector>
+
+#include "gemma4/error.h"
+#include "kernels/cpu_dispatch.h"
+#include "kernels/matmul_kernels.h"
+#include "kernels/numeric.h"
 
 namespace gemma4 {
 
+bool is_quantized(WeightType t) { return t == WeightType::Q8_0 || t == WeightType::Q4_0; }
+
 namespace {
 
-// Portable path: decode a weight row to float32 once, then dot it with every activation row.
-void matmul_rows_portable(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride,
-                          float* y, int64_t y_stride, int64_t r0, int64_t r1) {
+// Float weights: decode a weight row to float32 once, then dot it with every activation row.
+void float_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
+  const WeightMatrix& w = *p.w;
   std::vector<float> row(w.cols);
   for (int64_t r = r0; r < r1; ++r) {
     const float* wr;
@@ -19,24 +27,109 @@ void matmul_rows_portable(const WeightMatrix& w, const float* x, int64_t n, int6
       dequantize_row(w, r, row.data());
       wr = row.data();
     }
-    for (int64_t t = 0; t < n; ++t) {
-      const float* xt = x + t * x_stride;
+    for (int64_t t = 0; t < p.n; ++t) {
+      const float* xt = p.x + t * p.x_stride;
       float acc = 0.0f;
       for (int64_t c = 0; c < w.cols; ++c) acc += wr[c] * xt[c];
-      y[t * y_stride + r] = acc;
+      p.y[t * p.y_stride + r] = acc;
     }
   }
 }
 
+// Quantized weights: exact integer block dots, scaled and summed in float.
+void quantized_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
+  const WeightMatrix& w = *p.w;
+  const int64_t blocks = w.cols / 32;
+  const size_t rb = row_bytes(w.type, w.cols);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(w.data) + rb * r;
+    for (int64_t t = 0; t < p.n; ++t) {
+      const float* a_scale = p.xq->row_scales(t);
+      const int8_t* a_quant = p.xq->row_quants(t);
+      float acc = 0.0f;
+      for (int64_t b = 0; b < blocks; ++b) {
+        int32_t dot;
+        float wd;
+        if (w.type == WeightType::Q8_0) {
+          const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[b];
+          dot = dot_block_q8_0(blk, a_quant + b * 32);
+          wd = f16_to_f32(blk.d);
+        } else {
+          const auto& blk = reinterpret_cast<const BlockQ4_0*>(row)[b];
+          dot = dot_block_q4_0(blk, a_quant + b * 32);
+          wd = f16_to_f32(blk.d);
+        }
+        acc += static_cast<float>(dot) * (wd * a_scale[b]);
+      }
+      p.y[t * p.y_stride + r] = acc;
+    }
+  }
+}
+
+// Reused across calls so a decode step does not allocate (one buffer per calling thread).
+QuantizedActivations& activation_scratch() {
+  thread_local QuantizedActivations scratch;
+  return scratch;
+}
+
 }  // namespace
+
+PackedQ4Tile& packed_q4_scratch(int64_t blocks) {
+  thread_local PackedQ4Tile packed;
+  packed.weights.resize(kMatmulRowTile * blocks * 32);
+  packed.scales.resize(kMatmulRowTile * blocks);
+  packed.offsets.resize(kMatmulRowTile * blocks);
+  return packed;
+}
+
+void matmul_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
+  if (is_quantized(p.w->type)) {
+    quantized_rows_portable(p, r0, r1);
+  } else {
+    float_rows_portable(p, r0, r1);
+  }
+}
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride, float* y,
             int64_t y_stride, ThreadPool& pool, int64_t row_begin, int64_t row_end) {
   if (row_end < 0) row_end = w.rows;
-  int64_t rows = row_end - row_begin;
+  if (row_begin < 0 || row_end > w.rows || row_begin > row_end) {
+    throw Error("matmul: row range [" + std::to_string(row_begin) + ", " + std::to_string(row_end) +
+                ") is outside the weight matrix with " + std::to_string(w.rows) + " rows");
+  }
+  const int64_t rows = row_end - row_begin;
   if (rows <= 0 || n <= 0) return;
-  pool.parallel_for(rows, 16, [&](int64_t b, int64_t e, int) {
-    matmul_rows_portable(w, x, n, x_stride, y, y_stride, row_begin + b, row_begin + e);
+
+  const KernelPath path = active_kernel_path();
+  MatmulProblem p{&w, x, n, x_stride, y, y_stride, nullptr};
+  if (is_quantized(w.type)) {
+    QuantizedActivations& xq = activation_scratch();
+    const bool offsets = w.type == WeightType::Q4_0;
+    if (path == KernelPath::Avx2) {
+      quantize_activations_avx2(x, n, x_stride, w.cols, offsets, xq);
+    } else {
+      quantize_activations_portable(x, n, x_stride, w.cols, offsets, xq);
+    }
+    p.xq = &xq;
+  }
+  auto kernel = path == KernelPath::Avx2 ? &matmul_rows_avx2 : &matmul_rows_portable;
+
+  // Work is split into row chunks that are multiples of the kernel's row tile. About four chunks
+  // per thread balance uneven progress; small matrices use fewer so each chunk stays worth a
+  // fork-join (≈ 64 rows × 1536 cols at least).
+  const int64_t min_chunk_weights = 64 * 1536;
+  const int64_t work_per_row = std::max<int64_t>(1, w.cols * n);
+  int64_t min_rows = std::max<int64_t>(kMatmulRowTile, min_chunk_weights / work_per_row);
+  int64_t chunks = std::min<int64_t>(static_cast<int64_t>(pool.size()) * 4,
+                                     std::max<int64_t>(1, rows / min_rows));
+  if (pool.size() == 1) chunks = 1;
+  int64_t per = (rows + chunks - 1) / chunks;
+  per = (per + kMatmulRowTile - 1) / kMatmulRowTile * kMatmulRowTile;
+  chunks = (rows + per - 1) / per;
+  pool.run(chunks, [&](int64_t c, int) {
+    const int64_t b = row_begin + c * per;
+    const int64_t e = std::min(row_end, b + per);
+    if (b < e) kernel(p, b, e);
   });
 }
 

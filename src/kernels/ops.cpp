@@ -2,13 +2,36 @@
 
 #include <cmath>
 
+#include "kernels/cpu_dispatch.h"
+#include "kernels/ops_kernels.h"
+
 namespace gemma4 {
 
-void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+namespace {
+
+bool use_avx2() { return active_kernel_path() == KernelPath::Avx2; }
+
+inline float gelu_tanh(float v) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  return 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+}
+
+}  // namespace
+
+double sum_squares_portable(const float* x, int64_t n) {
   double ss = 0.0;
   for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-  float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
-  if (w) {
+  return ss;
+}
+
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+  if (n <= 0) return;
+  const bool simd = use_avx2();
+  const double ss = simd ? sum_squares_avx2(x, n) : sum_squares_portable(x, n);
+  const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  if (simd) {
+    scale_by_weights_avx2(x, w, inv, n, out);
+  } else if (w) {
     for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * w[i];
   } else {
     for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv;
@@ -17,6 +40,7 @@ void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) 
 
 void apply_rope(float* x, int64_t head_dim, int64_t rotated_pairs, const float* cos,
                 const float* sin) {
+  if (use_avx2()) return apply_rope_avx2(x, head_dim, rotated_pairs, cos, sin);
   int64_t half = head_dim / 2;
   for (int64_t i = 0; i < rotated_pairs; ++i) {
     float a = x[i], b = x[i + half];
@@ -25,21 +49,19 @@ void apply_rope(float* x, int64_t head_dim, int64_t rotated_pairs, const float* 
   }
 }
 
-static inline float gelu_tanh(float v) {
-  const float k = 0.7978845608028654f;  // sqrt(2/pi)
-  return 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
-}
-
 void gelu_tanh_mul(const float* gate, const float* up, int64_t n, float* out) {
+  if (use_avx2()) return gelu_tanh_mul_avx2(gate, up, n, out);
   for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh(gate[i]) * up[i];
 }
 
 void gelu_tanh_inplace(float* x, int64_t n) {
+  if (use_avx2()) return gelu_tanh_mul_avx2(x, nullptr, n, x);
   for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
 }
 
 void softmax_inplace(float* x, int64_t n) {
   if (n <= 0) return;
+  if (use_avx2()) return softmax_avx2(x, n);
   float m = x[0];
   for (int64_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m;
   double sum = 0.0;
@@ -52,22 +74,27 @@ void softmax_inplace(float* x, int64_t n) {
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {
+  if (use_avx2()) return add_avx2(y, x, n);
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
 void scale_inplace(float* y, float s, int64_t n) {
+  if (use_avx2()) return scale_avx2(y, s, n);
   for (int64_t i = 0; i < n; ++i) y[i] *= s;
 }
 
 void mul_inplace(float* y, const float* x, int64_t n) {
+  if (use_avx2()) return mul_avx2(y, x, n);
   for (int64_t i = 0; i < n; ++i) y[i] *= x[i];
 }
 
 void softcap_inplace(float* x, int64_t n, float cap) {
+  if (use_avx2()) return softcap_avx2(x, n, cap);
   for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {
+  if (use_avx2()) return dot_f32_avx2(a, b, n);
   float acc = 0.0f;
   for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
   return acc;

@@ -16,7 +16,12 @@ void quantize_row_q8_0(const float* x, int64_t n, void* out) {
     float d = amax / 127.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     blocks[b].d = f32_to_f16(d);
-    for (int i = 0; i < kQ8BlockSize; ++i) blocks[b].q[i] = static_cast<int8_t>(std::lround(xb[i] * id));
+    // Round half away from zero like lround, but in a form the compiler vectorizes (lround is a
+    // libm call per weight and dominated load time).
+    for (int i = 0; i < kQ8BlockSize; ++i) {
+      const float v = xb[i] * id;
+      blocks[b].q[i] = static_cast<int8_t>(static_cast<int>(v + (v >= 0.0f ? 0.5f : -0.5f)));
+    }
   }
 }
 
@@ -62,6 +67,51 @@ void dequantize_row_q4_0(const void* in, int64_t n, float* out) {
       out[b * kQ4BlockSize + j + kQ4BlockSize / 2] = d * ((blocks[b].q[j] >> 4) - 8);
     }
   }
+}
+
+void resize_activations(QuantizedActivations& out, int64_t rows, int64_t blocks, bool with_offset_pairs) {
+  out.rows = rows;
+  out.blocks = blocks;
+  out.scales.resize(rows * blocks);
+  out.quants.resize(rows * blocks * 32);
+  out.offset_pairs.resize(with_offset_pairs ? rows * blocks * 16 : 0);
+}
+
+void quantize_activations_portable(const float* x, int64_t rows, int64_t stride, int64_t cols,
+                                   bool with_offset_pairs, QuantizedActivations& out) {
+  const int64_t blocks = cols / 32;
+  resize_activations(out, rows, blocks, with_offset_pairs);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      const float* xb = x + r * stride + b * 32;
+      float amax = 0.0f;
+      for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(xb[i]));
+      const float d = amax / 127.0f;
+      const float id = d != 0.0f ? 1.0f / d : 0.0f;
+      out.scales[r * blocks + b] = d;
+      int8_t* q = out.quants.data() + (r * blocks + b) * 32;
+      for (int i = 0; i < 32; ++i) q[i] = static_cast<int8_t>(std::nearbyint(xb[i] * id));
+      if (with_offset_pairs) {
+        int16_t* pairs = out.offset_pairs.data() + (r * blocks + b) * 16;
+        for (int i = 0; i < 16; ++i) pairs[i] = static_cast<int16_t>(8 * (q[2 * i] + q[2 * i + 1]));
+      }
+    }
+  }
+}
+
+int32_t dot_block_q8_0(const BlockQ8_0& w, const int8_t* a) {
+  int32_t sum = 0;
+  for (int i = 0; i < 32; ++i) sum += static_cast<int32_t>(w.q[i]) * a[i];
+  return sum;
+}
+
+int32_t dot_block_q4_0(const BlockQ4_0& w, const int8_t* a) {
+  int32_t sum = 0;
+  for (int j = 0; j < 16; ++j) {
+    sum += ((w.q[j] & 0x0f) - 8) * static_cast<int32_t>(a[j]);
+    sum += ((w.q[j] >> 4) - 8) * static_cast<int32_t>(a[j + 16]);
+  }
+  return sum;
 }
 
 }  // namespace gemma4

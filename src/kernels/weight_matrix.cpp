@@ -1,11 +1,13 @@
 #include "kernels/weight_matrix.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "gemma4/error.h"
 #include "kernels/numeric.h"
 #include "kernels/quant.h"
+#include "kernels/thread_pool.h"
 
 namespace gemma4 {
 
@@ -75,10 +77,42 @@ bool same_float_type(SourceType s, WeightType t) {
          (s == SourceType::F16 && t == WeightType::F16);
 }
 
+// Converts source row r to the target type at dst (tmp: cols floats of scratch).
+void convert_row(SourceType src_type, const void* src, int64_t cols, int64_t r, WeightType target,
+                 float* tmp, uint8_t* dst) {
+  source_row_to_f32(src_type, src, cols, r, tmp);
+  switch (target) {
+    case WeightType::F32: std::memcpy(dst, tmp, cols * sizeof(float)); break;
+    case WeightType::BF16:
+      for (int64_t c = 0; c < cols; ++c) {
+        uint16_t v = f32_to_bf16(tmp[c]);
+        std::memcpy(dst + 2 * c, &v, 2);
+      }
+      break;
+    case WeightType::F16:
+      for (int64_t c = 0; c < cols; ++c) {
+        uint16_t v = f32_to_f16(tmp[c]);
+        std::memcpy(dst + 2 * c, &v, 2);
+      }
+      break;
+    case WeightType::Q8_0: quantize_row_q8_0(tmp, cols, dst); break;
+    case WeightType::Q4_0: quantize_row_q4_0(tmp, cols, dst); break;
+  }
+}
+
 }  // namespace
 
 WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t rows, int64_t cols,
                                 WeightType target, bool copy) {
+  return make_weight_matrix(src_type, src, rows, cols, target, copy, nullptr);
+}
+
+WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t rows, int64_t cols,
+                                WeightType target, bool copy, ThreadPool* pool) {
+  if (rows < 0 || cols < 0) {
+    throw Error("cannot make a weight matrix of " + std::to_string(rows) + " x " +
+                std::to_string(cols));
+  }
   WeightMatrix m;
   m.type = target;
   m.rows = rows;
@@ -92,27 +126,18 @@ WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t ro
     m.data = src;
     return m;
   }
-  size_t rb = row_bytes(target, cols);
-  auto buffer = std::shared_ptr<uint8_t[]>(new uint8_t[rb * rows]);
-  std::vector<float> tmp(cols);
-  for (int64_t r = 0; r < rows; ++r) {
-    uint8_t* dst = buffer.get() + rb * r;
-    source_row_to_f32(src_type, src, cols, r, tmp.data());
-    switch (target) {
-      case WeightType::F32: std::memcpy(dst, tmp.data(), rb); break;
-      case WeightType::BF16: {
-        auto* d = reinterpret_cast<uint16_t*>(dst);
-        for (int64_t c = 0; c < cols; ++c) d[c] = f32_to_bf16(tmp[c]);
-        break;
-      }
-      case WeightType::F16: {
-        auto* d = reinterpret_cast<uint16_t*>(dst);
-        for (int64_t c = 0; c < cols; ++c) d[c] = f32_to_f16(tmp[c]);
-        break;
-      }
-      case WeightType::Q8_0: quantize_row_q8_0(tmp.data(), cols, dst); break;
-      case WeightType::Q4_0: quantize_row_q4_0(tmp.data(), cols, dst); break;
+  const size_t rb = row_bytes(target, cols);
+  auto buffer = std::shared_ptr<uint8_t[]>(new uint8_t[std::max<size_t>(1, rb * rows)]);
+  auto convert_rows = [&](int64_t r0, int64_t r1) {
+    std::vector<float> tmp(cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      convert_row(src_type, src, cols, r, target, tmp.data(), buffer.get() + rb * r);
     }
+  };
+  if (pool != nullptr && pool->size() > 1) {
+    pool->parallel_for(rows, 64, [&](int64_t b, int64_t e, int) { convert_rows(b, e); });
+  } else {
+    convert_rows(0, rows);
   }
   m.data = buffer.get();
   m.owner = std::shared_ptr<const void>(buffer, buffer.get());
@@ -120,6 +145,10 @@ WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t ro
 }
 
 void dequantize_row(const WeightMatrix& m, int64_t r, float* out) {
+  if (r < 0 || r >= m.rows) {
+    throw Error("dequantize_row: row " + std::to_string(r) + " is outside the " +
+                std::to_string(m.rows) + "-row " + std::string(weight_type_name(m.type)) + " matrix");
+  }
   const uint8_t* row = static_cast<const uint8_t*>(m.data) + row_bytes(m.type, m.cols) * r;
   switch (m.type) {
     case WeightType::F32: std::memcpy(out, row, m.cols * sizeof(float)); break;

@@ -11,6 +11,8 @@
 
 namespace gemma4 {
 
+class ThreadPool;
+
 enum class WeightType : uint8_t { F32, BF16, F16, Q8_0, Q4_0 };
 
 std::string_view weight_type_name(WeightType t);
@@ -37,6 +39,11 @@ size_t row_bytes(WeightType t, int64_t cols);
 // unless `copy` is true. Quantized types need cols to be a multiple of their block size.
 WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t rows, int64_t cols,
                                 WeightType target, bool copy = false);
+
+// Same, with the conversion spread over `pool` (null: on the calling thread). Results are
+// identical to the single-threaded overload.
+WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t rows, int64_t cols,
+                                WeightType target, bool copy, ThreadPool* pool);
 
 // Decodes row `r` of `m` into `out[cols]` as float32 (exact for float types, dequantized for Q).
 void dequantize_row(const WeightMatrix& m, int64_t r, float* out);

@@ -1,0 +1,238 @@
+// Kernel micro-benchmarks on Gemma 4 E2B shapes: GEMV (decode, n = 1) and GEMM (prefill,
+// n = 128 / 512) per weight type, reporting weight-streaming GB/s and GFLOP/s, next to a
+// memory-read probe run with the same threads; plus rms_norm, softmax and attention dots.
+//
+//   build/bench/kernels_bench --benchmark_min_time=0.2s --benchmark_filter=...
+//   GEMMA4_KERNELS=scalar build/bench/kernels_bench ...   (portable path)
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu_dispatch.h"
+#include "kernels/kv_ops.h"
+#include "kernels/matmul.h"
+#include "kernels/numeric.h"
+#include "kernels/ops.h"
+#include "kernels/thread_pool.h"
+#include "kernels/weight_matrix.h"
+
+namespace gemma4 {
+namespace {
+
+ThreadPool& pool_with(int threads) {
+  static std::map<int, std::unique_ptr<ThreadPool>> pools;
+  auto& p = pools[threads];
+  if (!p) p = std::make_unique<ThreadPool>(threads);
+  return *p;
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// A [rows x cols] matrix of `type` with realistic values. Only 256 distinct rows are generated and
+// repeated (the content does not change the speed), so the 262144-row LM head stays cheap to build.
+WeightMatrix bench_matrix(WeightType type, int64_t rows, int64_t cols) {
+  const int64_t distinct = std::min<int64_t>(rows, 256);
+  const auto src = random_floats(distinct * cols, 42, 0.02f);
+  WeightMatrix seed = make_weight_matrix(SourceType::F32, src.data(), distinct, cols, type, true);
+  const size_t rb = row_bytes(type, cols);
+  auto buffer = std::shared_ptr<uint8_t[]>(new uint8_t[rb * rows]);
+  for (int64_t r = 0; r < rows; r += distinct) {
+    const int64_t count = std::min(distinct, rows - r);
+    std::memcpy(buffer.get() + rb * r, seed.data, rb * count);
+  }
+  WeightMatrix m = seed;
+  m.rows = rows;
+  m.data = buffer.get();
+  m.owner = std::shared_ptr<const void>(buffer, buffer.get());
+  return m;
+}
+
+void BM_Matmul(benchmark::State& state, WeightType type, int64_t rows, int64_t cols, int64_t n,
+               int threads) {
+  WeightMatrix w = bench_matrix(type, rows, cols);
+  const auto x = random_floats(n * cols, 7);
+  std::vector<float> y(n * rows);
+  ThreadPool& pool = pool_with(threads);
+  for (auto _ : state) {
+    matmul(w, x.data(), n, y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(w.byte_size()) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * rows * cols * n / 1e9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Streams a 1 GiB buffer with the same pool and chunking as a GEMV: the bandwidth ceiling.
+void BM_MemoryRead(benchmark::State& state, int threads) {
+  static std::vector<float> buffer;
+  const int64_t count = (int64_t{1} << 30) / sizeof(float);
+  if (buffer.empty()) {
+    buffer.resize(count);
+    for (int64_t i = 0; i < count; i += 1024) buffer[i] = static_cast<float>(i & 7);
+  }
+  ThreadPool& pool = pool_with(threads);
+  std::vector<double> partial(threads);
+  for (auto _ : state) {
+    std::fill(partial.begin(), partial.end(), 0.0);
+    pool.parallel_for(count, 1 << 20, [&](int64_t b, int64_t e, int thread) {
+      // Four independent sums so the adds are not the limit (compiles to SIMD adds).
+      float s[16] = {};
+      for (int64_t i = b; i + 16 <= e; i += 16)
+        for (int k = 0; k < 16; ++k) s[k] += buffer[i + k];
+      double total = 0;
+      for (float v : s) total += v;
+      partial[thread] += total;
+    });
+    benchmark::DoNotOptimize(partial.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(count) * sizeof(float) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Quantize(benchmark::State& state, WeightType type, int threads) {
+  const int64_t rows = 6144, cols = 1536;
+  const auto src = random_floats(rows * cols, 3, 0.02f);
+  std::vector<uint16_t> bf16(src.size());
+  for (size_t i = 0; i < src.size(); ++i) bf16[i] = f32_to_bf16(src[i]);
+  ThreadPool& pool = pool_with(threads);
+  for (auto _ : state) {
+    WeightMatrix m = make_weight_matrix(SourceType::BF16, bf16.data(), rows, cols, type, true, &pool);
+    benchmark::DoNotOptimize(m.data);
+  }
+  state.counters["Mweights/s"] = benchmark::Counter(rows * cols / 1e6, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Latency of one empty fork-join region (decode issues a few hundred per token).
+void BM_ForkJoin(benchmark::State& state, int threads) {
+  ThreadPool& pool = pool_with(threads);
+  std::vector<int64_t> sink(threads * 16);
+  for (auto _ : state) {
+    pool.run(threads, [&](int64_t task, int thread) { sink[thread * 16] += task; });
+  }
+  benchmark::DoNotOptimize(sink.data());
+}
+
+void BM_RmsNorm(benchmark::State& state) {
+  const int64_t n = 1536;
+  auto x = random_floats(n, 1), w = random_floats(n, 2);
+  std::vector<float> out(n);
+  for (auto _ : state) {
+    rms_norm(x.data(), w.data(), n, 1e-6f, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
+void BM_Softmax(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const auto x = random_floats(n, 3, 4.0f);
+  std::vector<float> y(n);
+  for (auto _ : state) {
+    std::memcpy(y.data(), x.data(), n * sizeof(float));
+    softmax_inplace(y.data(), n);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+void BM_GeluMul(benchmark::State& state) {
+  const int64_t n = 6144;
+  const auto g = random_floats(n, 4), u = random_floats(n, 5);
+  std::vector<float> out(n);
+  for (auto _ : state) {
+    gelu_tanh_mul(g.data(), u.data(), n, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+// One query head against `positions` cached keys and values: the attention inner loops.
+void BM_AttentionDot(benchmark::State& state, KvType type) {
+  const int64_t head_dim = state.range(0), positions = 1024;
+  const auto keys = random_floats(head_dim * positions, 6);
+  std::vector<uint8_t> k(head_dim * positions * kv_type_size(type)), v(k.size());
+  kv_store(keys.data(), head_dim * positions, type, k.data());
+  kv_store(keys.data(), head_dim * positions, type, v.data());
+  const auto q = random_floats(head_dim, 7);
+  std::vector<float> scores(positions), acc(head_dim);
+  const size_t row = head_dim * kv_type_size(type);
+  for (auto _ : state) {
+    for (int64_t p = 0; p < positions; ++p) scores[p] = kv_dot(q.data(), k.data() + p * row, type, head_dim);
+    softmax_inplace(scores.data(), positions);
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    for (int64_t p = 0; p < positions; ++p) kv_axpy(scores[p], v.data() + p * row, type, head_dim, acc.data());
+    benchmark::DoNotOptimize(acc.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(2.0 * k.size() / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void register_all() {
+  struct Shape {
+    const char* name;
+    int64_t rows, cols;
+  };
+  const Shape shapes[] = {{"6144x1536", 6144, 1536}, {"1536x6144", 1536, 6144}};
+  const WeightType types[] = {WeightType::F32, WeightType::BF16, WeightType::F16, WeightType::Q8_0,
+                              WeightType::Q4_0};
+  for (int threads : {1, 2}) {
+    const std::string t = "/threads:" + std::to_string(threads);
+    benchmark::RegisterBenchmark(("MemoryRead_1GiB" + t).c_str(), BM_MemoryRead, threads)->UseRealTime();
+    benchmark::RegisterBenchmark(("ForkJoin" + t).c_str(), BM_ForkJoin, threads)->UseRealTime();
+    for (WeightType type : types) {
+      const std::string tn(weight_type_name(type));
+      for (const Shape& s : shapes) {
+        for (int64_t n : {1, 128, 512}) {
+          benchmark::RegisterBenchmark(("Matmul/" + tn + "/" + s.name + "/n:" + std::to_string(n) + t).c_str(),
+                                       BM_Matmul, type, s.rows, s.cols, n, threads)
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
+      }
+      if (type != WeightType::F32) {  // the f32 LM head would need 1.6 GB
+        benchmark::RegisterBenchmark(("Matmul/" + tn + "/lm_head_262144x1536/n:1" + t).c_str(), BM_Matmul, type,
+                                     262144, 1536, 1, threads)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
+      }
+    }
+    for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0}) {
+      benchmark::RegisterBenchmark(("Quantize/" + std::string(weight_type_name(type)) + "/6144x1536" + t).c_str(),
+                                   BM_Quantize, type, threads)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  benchmark::RegisterBenchmark("RmsNorm/1536", BM_RmsNorm);
+  benchmark::RegisterBenchmark("Softmax", BM_Softmax)->Arg(1024)->Arg(262144);
+  benchmark::RegisterBenchmark("GeluMul/6144", BM_GeluMul);
+  for (KvType type : {KvType::F32, KvType::F16, KvType::BF16}) {
+    benchmark::RegisterBenchmark(("AttentionDot/" + std::string(kv_type_name(type)) + "/1024pos").c_str(),
+                                 BM_AttentionDot, type)
+        ->Arg(256)
+        ->Arg(512);
+  }
+}
+
+}  // namespace
+}  // namespace gemma4
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("kernel_path", std::string(gemma4::kernel_path_name(gemma4::active_kernel_path())));
+  gemma4::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,51 @@
+#include "kernels/cpu_dispatch.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+namespace gemma4 {
+
+namespace {
+
+bool cpu_has_avx2_fma_f16c() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+KernelPath default_path() {
+  const char* forced = std::getenv("GEMMA4_KERNELS");
+  if (forced != nullptr && std::strcmp(forced, "scalar") == 0) return KernelPath::Portable;
+  return cpu_has_avx2_fma_f16c() ? KernelPath::Avx2 : KernelPath::Portable;
+}
+
+std::atomic<KernelPath>& active() {
+  static std::atomic<KernelPath> path{default_path()};
+  return path;
+}
+
+}  // namespace
+
+std::string_view kernel_path_name(KernelPath p) {
+  return p == KernelPath::Avx2 ? "avx2" : "portable";
+}
+
+bool kernel_path_supported(KernelPath p) {
+  if (p == KernelPath::Portable) return true;
+  static const bool avx2 = cpu_has_avx2_fma_f16c();
+  return avx2;
+}
+
+KernelPath active_kernel_path() { return active().load(std::memory_order_relaxed); }
+
+KernelPath set_kernel_path(KernelPath p) {
+  if (!kernel_path_supported(p)) p = KernelPath::Portable;
+  return active().exchange(p, std::memory_order_relaxed);
+}
+
+}  // namespace gemma4
