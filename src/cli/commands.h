@@ -5,5 +5,11 @@
 namespace gemma4::cli {
 
 void add_logits_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_render_command(CLI::App& app);
 
 }  // namespace gemma4::cli

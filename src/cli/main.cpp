@@ -13,6 +13,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "gemma4 0.1.0");
 
   gemma4::cli::add_logits_command(app);
+  gemma4::cli::add_run_command(app);
+  gemma4::cli::add_chat_command(app);
+  gemma4::cli::add_bench_command(app);
+  gemma4::cli::add_synth_command(app);
+  gemma4::cli::add_tokenize_command(app);
+  gemma4::cli::add_render_command(app);
 
   try {
     app.parse(argc, argv);
