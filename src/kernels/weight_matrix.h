@@ -45,6 +45,10 @@ WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t ro
 WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t rows, int64_t cols,
                                 WeightType target, bool copy, ThreadPool* pool);
 
+// Storage for converted weights; large buffers are aligned to and backed by huge pages where the
+// OS allows it.
+std::shared_ptr<uint8_t> allocate_weight_buffer(size_t bytes);
+
 // Decodes row `r` of `m` into `out[cols]` as float32 (exact for float types, dequantized for Q).
 void dequantize_row(const WeightMatrix& m, int64_t r, float* out);
 
