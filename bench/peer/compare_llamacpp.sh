@@ -25,7 +25,7 @@ for q in q4_0 q8_0; do
   [ -f "$models/e2b-$q.gguf" ] || /usr/bin/python3 "$peer/hf_to_gguf.py" "$models/e2b" "$models/e2b-$q.gguf" --outtype "$q"
 done
 
-rss_of() { grep "Maximum resident" "$1" | awk '{print $6 * 1024}'; }
+rss_of() { grep "Maximum resident" "$1" | awk '{printf "%.0f", $6 * 1024}'; }
 echo "| engine | weights | P | prefill tok/s | decode tok/s | peak RSS GiB |"
 echo "|---|---|---|---|---|---|"
 for q in q4_0 q8_0; do

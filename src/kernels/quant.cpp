@@ -1,5 +1,6 @@
 #include "kernels/quant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -34,27 +35,36 @@ void dequantize_row_q8_0(const void* in, int64_t n, float* out) {
 }
 
 void quantize_row_q4_0(const float* x, int64_t n, void* out) {
+  // Written branch-free so the compiler vectorizes it: quantizing E2B at load is 2.3 B weights.
   auto* blocks = static_cast<BlockQ4_0*>(out);
+  constexpr int kHalf = kQ4BlockSize / 2;
   for (int64_t b = 0; b < n / kQ4BlockSize; ++b) {
     const float* xb = x + b * kQ4BlockSize;
-    // The value of largest magnitude maps to -8 so the full signed range is used.
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < kQ4BlockSize; ++i) {
-      if (std::fabs(xb[i]) > amax) {
-        amax = std::fabs(xb[i]);
-        max = xb[i];
-      }
+    // The value of largest magnitude maps to -8 so the full signed range is used (on a tie of
+    // +m and -m, the one that comes first).
+    float mx = xb[0], mn = xb[0];
+    for (int i = 1; i < kQ4BlockSize; ++i) {
+      mx = std::max(mx, xb[i]);
+      mn = std::min(mn, xb[i]);
     }
-    float d = max / -8.0f;
-    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    float extreme = -mn > mx ? mn : mx;
+    if (-mn == mx && mn != mx) {
+      for (int i = 0; i < kQ4BlockSize; ++i)
+        if (xb[i] == mn || xb[i] == mx) {
+          extreme = xb[i];
+          break;
+        }
+    }
+    const float d = extreme / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
     blocks[b].d = f32_to_f16(d);
-    for (int j = 0; j < kQ4BlockSize / 2; ++j) {
-      int q0 = static_cast<int>(std::floor(xb[j] * id + 8.5f));
-      int q1 = static_cast<int>(std::floor(xb[j + kQ4BlockSize / 2] * id + 8.5f));
-      q0 = q0 < 0 ? 0 : (q0 > 15 ? 15 : q0);
-      q1 = q1 < 0 ? 0 : (q1 > 15 ? 15 : q1);
-      blocks[b].q[j] = static_cast<uint8_t>(q0 | (q1 << 4));
+    uint8_t q[kQ4BlockSize];
+    for (int i = 0; i < kQ4BlockSize; ++i) {
+      // |x·id| <= 8, so x·id + 8.5 lies in [0.5, 16.5]: truncation is floor here.
+      int v = static_cast<int>(xb[i] * id + 8.5f);
+      q[i] = static_cast<uint8_t>(std::min(15, std::max(0, v)));
     }
+    for (int j = 0; j < kHalf; ++j) blocks[b].q[j] = static_cast<uint8_t>(q[j] | (q[j + kHalf] << 4));
   }
 }
 
