@@ -11,7 +11,7 @@
 
 #include "gemma4/error.h"
 #include "io/safetensors.h"
-#include "io/temp_dir.h"
+#include "test_util.h"
 
 namespace gemma4::io {
 namespace {

@@ -18,7 +18,7 @@
 
 #include "gemma4/error.h"
 #include "io/safetensors.h"
-#include "io/temp_dir.h"
+#include "test_util.h"
 #include "kernels/numeric.h"
 #include "model/synth/synth_checkpoint.h"
 #include "model/synth/synth_random.h"
