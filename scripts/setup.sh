@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libhwy-dev
-  python3
+  python3 python3-numpy
 )
 missing=()
 for p in "${packages[@]}"; do
