@@ -208,7 +208,9 @@ void quant_tile(const MatmulProblem& p, int64_t r, int64_t t) {
 // than the GEMV kernel. The +128 bias adds 128·Σw per block, removed at the end with a short dot
 // product of precomputed per-block offsets and the activation scales.
 
-void pack_q4_rows(const MatmulProblem& p, int64_t r, int rows, PackedQ4Tile& out) {
+}  // namespace
+
+void pack_q4_rows_avx2(const MatmulProblem& p, int64_t r, int rows, PackedQ4Tile& out) {
   const int64_t blocks = p.w->cols / 32;
   const __m256i eight = _mm256_set1_epi8(8);
   const __m256i ones8 = _mm256_set1_epi8(1);
@@ -228,6 +230,8 @@ void pack_q4_rows(const MatmulProblem& p, int64_t r, int rows, PackedQ4Tile& out
     }
   }
 }
+
+namespace {
 
 // Output rows r .. r + R from packed rows first .. first + R, activation rows t .. t + T.
 template <int R, int T>
@@ -287,7 +291,7 @@ void q4_gemm(const MatmulProblem& p, int64_t r0, int64_t r1) {
     const int64_t t1 = std::min(p.n, t0 + kTokenChunk);
     for (int64_t r = r0; r < r1; r += kMatmulRowTile) {
       const int rows = static_cast<int>(std::min<int64_t>(kMatmulRowTile, r1 - r));
-      pack_q4_rows(p, r, rows, packed);
+      pack_q4_rows_avx2(p, r, rows, packed);
       if (rows == kMatmulRowTile) {
         int64_t t = t0;
         for (; t + kQ4GemmTokens <= t1; t += kQ4GemmTokens) {
@@ -352,7 +356,11 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) {
     case WeightType::Q4_0:
       // Repacking pays off once a weight tile serves a few activation rows.
       if (p.n >= kQ4GemmMinTokens) {
-        q4_gemm(p, r0, r1);
+        if (vnni_supported()) {
+          q4_gemm_vnni(p, r0, r1);
+        } else {
+          q4_gemm(p, r0, r1);
+        }
       } else {
         chunked<QuantTile<TileQ4_0>::Of, 2>(p, r0, r1);
       }

@@ -38,6 +38,14 @@ struct PackedQ4Tile {
   std::vector<float> offsets;   // [kMatmulRowTile][blocks]: 128 · scale · Σ(q - 8)
 };
 
+// Unpacks `rows` (<= kMatmulRowTile) Q4_0 rows starting at r into `out` (AVX2).
+void pack_q4_rows_avx2(const MatmulProblem& p, int64_t r, int rows, PackedQ4Tile& out);
+
+// The Q4_0 prefill GEMM with AVX-512 VNNI dot products (matmul_vnni.cpp); call only when
+// vnni_supported(). Same results as the AVX2 GEMM up to float summation order.
+void q4_gemm_vnni(const MatmulProblem& p, int64_t r0, int64_t r1);
+bool vnni_supported();
+
 // The calling thread's pack buffer, sized for `blocks` blocks per row. Lives in matmul.cpp so no
 // std::vector code is instantiated inside the AVX2 translation unit.
 PackedQ4Tile& packed_q4_scratch(int64_t blocks);
