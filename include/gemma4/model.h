@@ -21,7 +21,7 @@ struct ModelOptions {
   std::string dtype = "f32";  // f32 (exact reference), bf16, f16, q8_0, q4_0
   int threads = 0;            // 0: one per hardware thread
   // Called while loading with the fraction of weights converted so far (0..1).
-  std::function<void(double fraction)> progress;
+  std::function<void(double fraction)> progress = nullptr;
 };
 
 struct ModelImpl;

@@ -39,7 +39,9 @@ TEST(KvSequence, SlidingBlocksReturnToPoolOutsideTheWindow) {
     int64_t live = 100 - pool.free_blocks(AttentionType::Sliding);
     EXPECT_LE(live, 3) << "after " << seq.length() << " positions";
     EXPECT_GE(seq.block(AttentionType::Sliding, seq.length() - 1), 0);
-    if (seq.length() > 5) EXPECT_GE(seq.block(AttentionType::Sliding, seq.length() - 5), 0);
+    if (seq.length() > 5) {
+      EXPECT_GE(seq.block(AttentionType::Sliding, seq.length() - 5), 0);
+    }
   }
   EXPECT_EQ(100 - pool.free_blocks(AttentionType::Full), 10);  // full layers keep everything
   EXPECT_EQ(seq.block(AttentionType::Sliding, 0), -1);
