@@ -15,6 +15,8 @@
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
 
+#include "kernels/simd_math_avx2.h"
+
 namespace gemma4 {
 
 namespace {
@@ -25,12 +27,7 @@ constexpr int64_t kTokenChunk = 64;
 #endif
 constexpr int64_t kPrefetchBytes = GEMMA4_PREFETCH_BYTES;  // distance ahead in each weight row  // activation rows kept hot in L2 while weight tiles stream
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
 

@@ -14,10 +14,13 @@
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")
 
+
 namespace gemma4 {
 
 namespace {
 
+// A private copy of simd::hsum: shared inline helpers compiled here would carry AVX-512 encodings
+// into a COMDAT the linker may pick for the AVX2-only translation units.
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -79,9 +82,9 @@ void q4_gemm_vnni(const MatmulProblem& p, int64_t r0, int64_t r1) {
   constexpr int64_t kTokenChunk = 64;
   PackedQ4Tile& packed = packed_q4_scratch(p.w->cols / 32);
   for (int64_t t0 = 0; t0 < p.n; t0 += kTokenChunk) {
-    const int64_t t1 = std::min(p.n, t0 + kTokenChunk);
+    const int64_t t1 = p.n < t0 + kTokenChunk ? p.n : t0 + kTokenChunk;
     for (int64_t r = r0; r < r1; r += kMatmulRowTile) {
-      const int rows = static_cast<int>(std::min<int64_t>(kMatmulRowTile, r1 - r));
+      const int rows = static_cast<int>(r1 - r < kMatmulRowTile ? r1 - r : kMatmulRowTile);
       pack_q4_rows_avx2(p, r, rows, packed);
       if (rows == kMatmulRowTile) {
         int64_t t = t0;

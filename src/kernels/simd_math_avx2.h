@@ -1,10 +1,18 @@
 #pragma once
-// Internal: AVX2 exp and tanh for the vectorized ops. Include only from files compiled for
+// Internal: AVX2 helpers (horizontal sum, exp, tanh) for the vectorized kernels. Include only from files compiled for
 // avx2/fma (after their target pragma). Accuracy: exp ≈ 2 ulp (Cephes-style range reduction and
 // polynomial); tanh ≈ 1e-7 absolute, and relative near 0 thanks to a small-argument polynomial.
 #include <immintrin.h>
 
 namespace gemma4::simd {
+
+// Sum of the 8 lanes.
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
 
 inline __m256 exp_ps(__m256 x) {
   // Below this the result is subnormal or zero; flush to zero (softmax and tanh only need that).
