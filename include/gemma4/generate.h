@@ -12,14 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "gemma4/engine.h"
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
 #include "gemma4/tokenizer.h"
 
 namespace gemma4 {
 
-enum class FinishReason { Stop, Length, Cancelled };
-const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled"
 
 struct GenerateRequest {
   std::vector<int32_t> prompt;           // the whole prompt; a cached prefix is reused
