@@ -15,6 +15,10 @@ class ThreadPool;
 
 enum class WeightType : uint8_t { F32, BF16, F16, Q8_0, Q4_0 };
 
+// Bumped whenever the in-memory layout of a converted matrix changes (block formats, packing):
+// converted-weight caches written by an older layout are then rebuilt.
+constexpr int kWeightLayoutVersion = 1;
+
 std::string_view weight_type_name(WeightType t);
 std::optional<WeightType> parse_weight_type(std::string_view name);
 
