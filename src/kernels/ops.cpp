@@ -59,9 +59,9 @@ void gelu_tanh_inplace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
 }
 
-void softmax_inplace(float* x, int64_t n) {
+void softmax_inplace(float* x, int64_t n, float* max_out, float* sum_out) {
   if (n <= 0) return;
-  if (use_avx2()) return softmax_avx2(x, n);
+  if (use_avx2()) return softmax_avx2(x, n, max_out, sum_out);
   float m = x[0];
   for (int64_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m;
   double sum = 0.0;
@@ -69,6 +69,8 @@ void softmax_inplace(float* x, int64_t n) {
     x[i] = std::exp(x[i] - m);
     sum += x[i];
   }
+  if (max_out) *max_out = m;
+  if (sum_out) *sum_out = static_cast<float>(sum);
   float inv = static_cast<float>(1.0 / sum);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }

@@ -16,8 +16,9 @@ void apply_rope(float* x, int64_t head_dim, int64_t rotated_pairs, const float* 
 void gelu_tanh_mul(const float* gate, const float* up, int64_t n, float* out);
 void gelu_tanh_inplace(float* x, int64_t n);
 
-// x = softmax(x) over n values (numerically stable).
-void softmax_inplace(float* x, int64_t n);
+// x = softmax(x) over n values (numerically stable). When given, *max_out receives max(x) and
+// *sum_out Σ exp(x - max) (what blocked attention needs to merge partial softmaxes).
+void softmax_inplace(float* x, int64_t n, float* max_out = nullptr, float* sum_out = nullptr);
 
 // y += x; y *= s; x = cap * tanh(x / cap)
 void add_inplace(float* y, const float* x, int64_t n);

@@ -98,7 +98,7 @@ void gelu_tanh_mul_avx2(const float* gate, const float* up, int64_t n, float* ou
   for (; i < n; ++i) out[i] = gelu_scalar(gate[i]) * (up ? up[i] : 1.0f);
 }
 
-void softmax_avx2(float* x, int64_t n) {
+void softmax_avx2(float* x, int64_t n, float* max_out, float* sum_out) {
   if (n <= 0) return;
   __m256 vmax = _mm256_set1_ps(-INFINITY);
   int64_t i = 0;
@@ -119,6 +119,8 @@ void softmax_avx2(float* x, int64_t n) {
     x[i] = std::exp(x[i] - m);
     sum += x[i];
   }
+  if (max_out) *max_out = m;
+  if (sum_out) *sum_out = static_cast<float>(sum);
   scale_avx2(x, static_cast<float>(1.0 / sum), n);
 }
 
@@ -175,7 +177,7 @@ double sum_squares_avx2(const float*, int64_t) { std::abort(); }
 void scale_by_weights_avx2(const float*, const float*, float, int64_t, float*) { std::abort(); }
 void apply_rope_avx2(float*, int64_t, int64_t, const float*, const float*) { std::abort(); }
 void gelu_tanh_mul_avx2(const float*, const float*, int64_t, float*) { std::abort(); }
-void softmax_avx2(float*, int64_t) { std::abort(); }
+void softmax_avx2(float*, int64_t, float*, float*) { std::abort(); }
 void softcap_avx2(float*, int64_t, float) { std::abort(); }
 void add_avx2(float*, const float*, int64_t) { std::abort(); }
 void scale_avx2(float*, float, int64_t) { std::abort(); }

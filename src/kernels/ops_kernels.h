@@ -13,7 +13,7 @@ double sum_squares_avx2(const float* x, int64_t n);
 void scale_by_weights_avx2(const float* x, const float* w, float inv, int64_t n, float* out);
 void apply_rope_avx2(float* x, int64_t head_dim, int64_t rotated_pairs, const float* cos, const float* sin);
 void gelu_tanh_mul_avx2(const float* gate, const float* up, int64_t n, float* out);
-void softmax_avx2(float* x, int64_t n);
+void softmax_avx2(float* x, int64_t n, float* max_out, float* sum_out);
 void softcap_avx2(float* x, int64_t n, float cap);
 void add_avx2(float* y, const float* x, int64_t n);
 void scale_avx2(float* y, float s, int64_t n);
