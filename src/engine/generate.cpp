@@ -37,7 +37,7 @@ GenerateResult generate(Session& session, const Tokenizer& tokenizer, const Gene
   const int64_t prompt_len = static_cast<int64_t>(request.prompt.size());
   if (prompt_len > session.max_context())
     throw Error("the prompt has " + std::to_string(prompt_len) + " tokens but the context limit is " +
-                std::to_string(session.max_context()) + " (raise it with --ctx)");
+                std::to_string(session.max_context()));
   Sampler sampler(request.sampling);
 
   GenerateResult result;

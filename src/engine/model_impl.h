@@ -22,7 +22,6 @@ struct SessionImpl {
   std::unique_ptr<KvPool> kv_pool;
   std::unique_ptr<KvSequence> sequence;
   ForwardScratch scratch;
-  std::vector<int32_t> tokens;
 };
 
 }  // namespace gemma4

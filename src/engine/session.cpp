@@ -14,8 +14,11 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   if (!kv_type) throw Error("unknown KV cache type '" + options.kv_type + "' (choose f32, f16 or bf16)");
   impl_->options = options;
   const ModelConfig& c = model_->config();
-  impl_->kv_pool = std::make_unique<KvPool>(
-      c, kv_pool_options_for(c, *kv_type, options.max_context, options.max_chunk));
+  // One sequence of its own; the prefix cache lets truncate() take back sliding-window blocks
+  // that fell out of the window (a chat turn after stripped reasoning).
+  KvPoolOptions po = kv_pool_options_for(c, *kv_type, options.max_context, options.max_chunk);
+  po.sliding_blocks *= 2;
+  impl_->kv_pool = std::make_unique<KvPool>(c, po);
   impl_->sequence = std::make_unique<KvSequence>(*impl_->kv_pool, options.max_context, c.sliding_window);
 }
 
@@ -28,24 +31,23 @@ Session& Session::operator=(Session&&) noexcept = default;
 const Model& Session::model() const { return *model_; }
 int64_t Session::length() const { return impl_->sequence->length(); }
 int64_t Session::max_context() const { return impl_->options.max_context; }
-const std::vector<int32_t>& Session::tokens() const { return impl_->tokens; }
+const std::vector<int32_t>& Session::tokens() const { return impl_->sequence->tokens(); }
 
 void Session::append(std::span<const int32_t> tokens, std::vector<float>* last_logits) {
   if (last_logits) last_logits->clear();
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (length() + n > max_context())
     throw Error("context length exceeded: " + std::to_string(length() + n) + " tokens but the limit is " +
-                std::to_string(max_context()) + " (raise it with --ctx)");
+                std::to_string(max_context()));
   const ModelImpl& m = model_->impl();
   std::vector<float> logits;
   for (int64_t begin = 0; begin < n; begin += impl_->options.max_chunk) {
     int64_t end = std::min(n, begin + impl_->options.max_chunk);
     ForwardOptions fo;
     fo.skip_shared_layers_for_unneeded_rows = impl_->options.skip_shared_layers;
-    if (last_logits && end == n) fo.logits_rows = {end - begin - 1};
-    forward(*m.weights, *impl_->sequence, tokens.subspan(begin, end - begin), fo, logits, impl_->scratch,
+    const int64_t wanted = last_logits && end == n ? 1 : 0;
+    forward(*m.weights, *impl_->sequence, tokens.subspan(begin, end - begin), wanted, fo, logits, impl_->scratch,
             *m.pool);
-    impl_->tokens.insert(impl_->tokens.end(), tokens.begin() + begin, tokens.begin() + end);
   }
   if (last_logits) *last_logits = std::move(logits);
 }
@@ -56,30 +58,21 @@ void Session::append_all_logits(std::span<const int32_t> tokens, int64_t chunk, 
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (length() + n > max_context())
     throw Error("context length exceeded: " + std::to_string(length() + n) + " tokens but the limit is " +
-                std::to_string(max_context()) + " (raise it with --ctx)");
+                std::to_string(max_context()));
   const ModelImpl& m = model_->impl();
   const int64_t V = model_->config().vocab_size;
   logits.assign(n * V, 0.0f);
   std::vector<float> part;
   for (int64_t begin = 0; begin < n; begin += chunk) {
     int64_t end = std::min(n, begin + chunk);
-    ForwardOptions fo;
-    for (int64_t r = 0; r < end - begin; ++r) fo.logits_rows.push_back(r);
-    forward(*m.weights, *impl_->sequence, tokens.subspan(begin, end - begin), fo, part, impl_->scratch, *m.pool);
+    forward(*m.weights, *impl_->sequence, tokens.subspan(begin, end - begin), end - begin, ForwardOptions{}, part,
+            impl_->scratch, *m.pool);
     std::copy(part.begin(), part.end(), logits.begin() + begin * V);
-    impl_->tokens.insert(impl_->tokens.end(), tokens.begin() + begin, tokens.begin() + end);
   }
 }
 
-bool Session::truncate(int64_t length) {
-  if (!impl_->sequence->truncate(length)) return false;
-  impl_->tokens.resize(impl_->sequence->length());
-  return true;
-}
+bool Session::truncate(int64_t length) { return impl_->sequence->truncate(length); }
 
-void Session::clear() {
-  impl_->sequence->truncate(0);
-  impl_->tokens.clear();
-}
+void Session::clear() { impl_->sequence->clear(); }
 
 }  // namespace gemma4

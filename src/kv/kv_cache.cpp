@@ -1,31 +1,63 @@
 #include "kv/kv_cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "gemma4/error.h"
 
 namespace gemma4 {
 
+namespace {
+
+const char* group_name(AttentionType g) { return g == AttentionType::Full ? "full-attention" : "sliding-window"; }
+
+uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+}  // namespace
+
+uint64_t hash_block_tokens(uint64_t parent, std::span<const int32_t> tokens) {
+  uint64_t h = mix64(parent ^ 0x9e3779b97f4a7c15ULL);
+  for (int32_t t : tokens) h = mix64(h ^ (static_cast<uint64_t>(static_cast<uint32_t>(t)) + 0x632be59bd9b4e019ULL));
+  return h;
+}
+
+// ---- KvPool ------------------------------------------------------------------------------------
+
 KvPool::KvPool(const ModelConfig& config, const KvPoolOptions& options)
-    : block_size_(options.block_size), type_(options.type) {
+    : block_size_(options.block_size), type_(options.type), prefix_cache_(options.prefix_cache) {
   if (block_size_ <= 0) throw Error("KV cache block size must be positive");
+  if (options.full_blocks < 0 || options.sliding_blocks < 0 || options.full_blocks > INT32_MAX ||
+      options.sliding_blocks > INT32_MAX)
+    throw Error("KV cache block counts must be between 0 and 2^31");
   total_[0] = options.sliding_blocks;
   total_[1] = options.full_blocks;
   layers_.resize(config.num_layers);
+  layer_group_.resize(config.num_layers);
   for (int i = 0; i < config.num_layers; ++i) {
     const LayerSpec& l = config.layers[i];
+    layer_group_[i] = l.type;
     if (l.kv_shared) continue;
     LayerStorage& s = layers_[i];
     s.row_bytes = static_cast<size_t>(l.num_kv_heads * l.head_dim) * kv_type_size(type_);
+    block_bytes_[index(l.type)] += 2 * block_size_ * s.row_bytes;
     size_t blocks = static_cast<size_t>(total_[index(l.type)]);
     size_t n = blocks * 2 * block_size_ * s.row_bytes;
-    // Left uninitialised on purpose: untouched pages of a large context cost no memory.
+    // Left uninitialised on purpose: untouched pages of a large pool cost no memory.
     s.data.reset(new uint8_t[std::max<size_t>(n, 1)]);
     bytes_ += n;
   }
   for (int g = 0; g < 2; ++g) {
     free_[g].reserve(total_[g]);
     for (int64_t b = total_[g] - 1; b >= 0; --b) free_[g].push_back(static_cast<int32_t>(b));
+    meta_[g].resize(total_[g]);
+    if (prefix_cache_) block_tokens_[g].assign(static_cast<size_t>(total_[g]) * block_size_, -1);
   }
 }
 
@@ -36,70 +68,167 @@ uint8_t* KvPool::row(int layer, int32_t block, int slot, int kv) {
 }
 
 int32_t KvPool::allocate(AttentionType group) {
-  auto& list = free_[index(group)];
-  if (list.empty())
-    throw Error(std::string("KV cache pool is out of ") +
-                (group == AttentionType::Full ? "full-attention" : "sliding-window") + " blocks (" +
-                std::to_string(total_[index(group)]) + " blocks of " + std::to_string(block_size_) +
+  const int g = index(group);
+  int32_t b;
+  if (!free_[g].empty()) {
+    b = free_[g].back();
+    free_[g].pop_back();
+  } else if (!lru_[g].empty()) {
+    b = lru_[g].front();
+    evict(g, b);
+  } else {
+    throw Error(std::string("KV cache pool is out of ") + group_name(group) + " blocks (" +
+                std::to_string(total_[g]) + " blocks of " + std::to_string(block_size_) +
                 " positions); use a larger context size or fewer concurrent sequences");
-  int32_t b = list.back();
-  list.pop_back();
+  }
+  meta_[g][b].refs = 1;
   return b;
 }
 
-void KvPool::release(AttentionType group, int32_t block) { free_[index(group)].push_back(block); }
+void KvPool::evict(int g, int32_t block) {
+  BlockMeta& m = meta_[g][block];
+  lru_[g].erase(m.lru_pos);
+  auto it = index_[g].find(m.hash);
+  if (it != index_[g].end() && it->second == block) index_[g].erase(it);
+  m.registered = false;
+}
+
+void KvPool::retain(AttentionType group, int32_t block) {
+  const int g = index(group);
+  BlockMeta& m = meta_[g][block];
+  if (m.refs == 0) lru_[g].erase(m.lru_pos);
+  ++m.refs;
+}
+
+void KvPool::release(AttentionType group, int32_t block) {
+  const int g = index(group);
+  BlockMeta& m = meta_[g][block];
+  if (m.refs <= 0) throw Error("KV cache: block released more often than it was taken");
+  if (--m.refs > 0) return;
+  if (m.registered) {
+    lru_[g].push_back(block);
+    m.lru_pos = std::prev(lru_[g].end());
+  } else {
+    free_[g].push_back(block);
+  }
+}
+
+void KvPool::register_block(AttentionType group, int32_t block, uint64_t hash, uint64_t parent,
+                            std::span<const int32_t> tokens) {
+  if (!prefix_cache_) return;
+  const int g = index(group);
+  BlockMeta& m = meta_[g][block];
+  if (m.registered) return;
+  if (index_[g].count(hash)) return;  // another block already holds this prefix
+  index_[g].emplace(hash, block);
+  m.registered = true;
+  m.hash = hash;
+  m.parent = parent;
+  std::copy(tokens.begin(), tokens.end(), block_tokens_[g].begin() + static_cast<size_t>(block) * block_size_);
+}
+
+int32_t KvPool::lookup(AttentionType group, uint64_t hash, uint64_t parent, std::span<const int32_t> tokens) const {
+  if (!prefix_cache_) return -1;
+  const int g = index(group);
+  auto it = index_[g].find(hash);
+  if (it == index_[g].end()) return -1;
+  const BlockMeta& m = meta_[g][it->second];
+  const int32_t* stored = block_tokens_[g].data() + static_cast<size_t>(it->second) * block_size_;
+  if (m.parent != parent || !std::equal(tokens.begin(), tokens.end(), stored)) return -1;
+  return it->second;
+}
+
+void KvPool::copy_slots(AttentionType group, int32_t src, int32_t dst, int slots) {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (layer_group_[i] != group || !layers_[i].data || layers_[i].row_bytes == 0) continue;
+    for (int kv = 0; kv < 2; ++kv)
+      std::memcpy(row(static_cast<int>(i), dst, 0, kv), row(static_cast<int>(i), src, 0, kv),
+                  static_cast<size_t>(slots) * layers_[i].row_bytes);
+  }
+}
+
+// ---- KvSequence --------------------------------------------------------------------------------
 
 KvSequence::KvSequence(KvPool& pool, int64_t max_context, int64_t sliding_window)
     : pool_(pool), max_context_(max_context), window_(sliding_window) {}
 
-KvSequence::~KvSequence() { truncate(0); }
+KvSequence::~KvSequence() { clear(); }
 
 int32_t KvSequence::block(AttentionType group, int64_t position) const {
-  const auto& table = group == AttentionType::Full ? full_table_ : sliding_table_;
+  const auto& t = group == AttentionType::Full ? full_table_ : sliding_table_;
   int64_t b = position / pool_.block_size();
-  if (b < 0 || b >= static_cast<int64_t>(table.size())) return -1;
-  return table[b];
+  if (position < 0 || b >= static_cast<int64_t>(t.size())) return -1;
+  return t[b];
+}
+
+int64_t KvSequence::blocks_held(AttentionType group) const {
+  const auto& t = group == AttentionType::Full ? full_table_ : sliding_table_;
+  return std::count_if(t.begin(), t.end(), [](int32_t b) { return b >= 0; });
+}
+
+int64_t KvSequence::first_sliding_block_for(int64_t position) const {
+  return std::max<int64_t>(0, position - window_ + 1) / pool_.block_size();
+}
+
+int64_t KvSequence::blocks_needed(AttentionType group, int64_t n) const {
+  if (!pool_.has_group(group)) return 0;
+  const int64_t bs = pool_.block_size();
+  const int64_t want = (length_ + n + bs - 1) / bs;
+  const auto& t = group == AttentionType::Full ? full_table_ : sliding_table_;
+  return std::max<int64_t>(0, want - static_cast<int64_t>(t.size()));
 }
 
 void KvSequence::reserve(int64_t n) {
-  int64_t end = length_ + n;
+  const int64_t end = length_ + n;
   if (end > max_context_)
     throw Error("context length exceeded: " + std::to_string(end) + " positions requested but the limit is " +
-                std::to_string(max_context_) + " (raise it with --ctx)");
-  int64_t bs = pool_.block_size();
-  int64_t need_blocks = (end + bs - 1) / bs;
-  // Allocate both groups, undoing everything on failure so the sequence stays consistent.
-  size_t full_before = full_table_.size(), sliding_before = sliding_table_.size();
-  try {
-    if (pool_.total_blocks(AttentionType::Full) > 0)
-      while (static_cast<int64_t>(full_table_.size()) < need_blocks)
-        full_table_.push_back(pool_.allocate(AttentionType::Full));
-    if (pool_.total_blocks(AttentionType::Sliding) > 0)
-      while (static_cast<int64_t>(sliding_table_.size()) < need_blocks)
-        sliding_table_.push_back(pool_.allocate(AttentionType::Sliding));
-  } catch (...) {
-    while (full_table_.size() > full_before) {
-      pool_.release(AttentionType::Full, full_table_.back());
-      full_table_.pop_back();
-    }
-    while (sliding_table_.size() > sliding_before) {
-      pool_.release(AttentionType::Sliding, sliding_table_.back());
-      sliding_table_.pop_back();
-    }
-    throw;
+                std::to_string(max_context_));
+  const int64_t bs = pool_.block_size();
+  const int64_t want = (end + bs - 1) / bs;
+  for (AttentionType g : {AttentionType::Full, AttentionType::Sliding}) {
+    if (blocks_needed(g, n) > pool_.available_blocks(g))
+      throw Error(std::string("KV cache pool is out of ") + group_name(g) + " blocks (" +
+                  std::to_string(pool_.total_blocks(g)) + " blocks of " + std::to_string(bs) +
+                  " positions); use a larger context size or fewer concurrent sequences");
+  }
+  for (AttentionType g : {AttentionType::Full, AttentionType::Sliding}) {
+    if (!pool_.has_group(g)) continue;
+    auto& t = table(g);
+    while (static_cast<int64_t>(t.size()) < want) t.push_back(pool_.allocate(g));
   }
 }
 
-void KvSequence::commit(int64_t n) {
-  length_ += n;
-  // The next query is at position length_ and sees keys from length_ - window + 1 on.
-  release_sliding_before(length_ - window_ + 1);
+void KvSequence::commit(std::span<const int32_t> tokens) {
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+  length_ += static_cast<int64_t>(tokens.size());
+  register_full_blocks();
+  release_sliding_before(length_);
 }
 
-void KvSequence::release_sliding_before(int64_t position) {
-  int64_t bs = pool_.block_size();
-  while ((sliding_released_blocks_ + 1) * bs <= position &&
-         sliding_released_blocks_ < static_cast<int64_t>(sliding_table_.size())) {
+void KvSequence::commit(int64_t n) {
+  std::vector<int32_t> unknown(static_cast<size_t>(std::max<int64_t>(0, n)), -1);
+  commit(unknown);
+}
+
+void KvSequence::register_full_blocks() {
+  const int64_t bs = pool_.block_size();
+  while (static_cast<int64_t>(hashes_.size()) < length_ / bs) {
+    const int64_t b = static_cast<int64_t>(hashes_.size());
+    std::span<const int32_t> toks(tokens_.data() + b * bs, bs);
+    if (std::find(toks.begin(), toks.end(), -1) != toks.end()) return;  // unknown tokens: not shareable
+    const uint64_t parent = b > 0 ? hashes_[b - 1] : 0;
+    const uint64_t h = hash_block_tokens(parent, toks);
+    hashes_.push_back(h);
+    if (b < static_cast<int64_t>(full_table_.size()) && full_table_[b] >= 0)
+      pool_.register_block(AttentionType::Full, full_table_[b], h, parent, toks);
+    if (b < static_cast<int64_t>(sliding_table_.size()) && sliding_table_[b] >= 0)
+      pool_.register_block(AttentionType::Sliding, sliding_table_[b], h, parent, toks);
+  }
+}
+
+void KvSequence::release_sliding_before(int64_t query_position) {
+  const int64_t first = first_sliding_block_for(query_position);
+  while (sliding_released_blocks_ < first && sliding_released_blocks_ < static_cast<int64_t>(sliding_table_.size())) {
     int32_t& b = sliding_table_[sliding_released_blocks_];
     if (b >= 0) pool_.release(AttentionType::Sliding, b);
     b = -1;
@@ -107,24 +236,129 @@ void KvSequence::release_sliding_before(int64_t position) {
   }
 }
 
+int64_t KvSequence::attach_cached_prefix(std::span<const int32_t> tokens, int64_t limit) {
+  if (length_ != 0 || !full_table_.empty() || !sliding_table_.empty())
+    throw Error("KV cache: a cached prefix can only be attached to an empty sequence");
+  if (!pool_.prefix_cache()) return 0;
+  const int64_t bs = pool_.block_size();
+  const int64_t max_blocks = std::min({limit, static_cast<int64_t>(tokens.size()), max_context_}) / bs;
+  const bool has_full = pool_.has_group(AttentionType::Full);
+  const bool has_sliding = pool_.has_group(AttentionType::Sliding);
+  std::vector<uint64_t> hashes;
+  std::vector<int32_t> full, sliding;
+  for (int64_t b = 0; b < max_blocks; ++b) {
+    std::span<const int32_t> toks = tokens.subspan(b * bs, bs);
+    const uint64_t parent = b > 0 ? hashes[b - 1] : 0;
+    const uint64_t h = hash_block_tokens(parent, toks);
+    const int32_t fb = has_full ? pool_.lookup(AttentionType::Full, h, parent, toks) : -1;
+    if (has_full && fb < 0) break;
+    hashes.push_back(h);
+    full.push_back(fb);
+    sliding.push_back(has_sliding ? pool_.lookup(AttentionType::Sliding, h, parent, toks) : -1);
+  }
+  // The longest k whose sliding blocks cover the window a query at position k * bs reads.
+  int64_t k = static_cast<int64_t>(hashes.size());
+  if (has_sliding) {
+    for (; k > 0; --k) {
+      bool ok = true;
+      for (int64_t b = first_sliding_block_for(k * bs); b < k && ok; ++b) ok = sliding[b] >= 0;
+      if (ok) break;
+    }
+  }
+  if (k == 0) return 0;
+  const int64_t first = has_sliding ? first_sliding_block_for(k * bs) : 0;
+  for (int64_t b = 0; b < k; ++b) {
+    if (has_full) {
+      pool_.retain(AttentionType::Full, full[b]);
+      full_table_.push_back(full[b]);
+    }
+    if (has_sliding) {
+      int32_t sb = b >= first ? sliding[b] : -1;
+      if (sb >= 0) pool_.retain(AttentionType::Sliding, sb);
+      sliding_table_.push_back(sb);
+    }
+  }
+  sliding_released_blocks_ = has_sliding ? first : 0;
+  hashes_.assign(hashes.begin(), hashes.begin() + k);
+  tokens_.assign(tokens.begin(), tokens.begin() + k * bs);
+  length_ = k * bs;
+  return length_;
+}
+
 bool KvSequence::truncate(int64_t new_length) {
   new_length = std::max<int64_t>(0, std::min(new_length, length_));
-  // Continuing at new_length needs sliding keys from new_length - window + 1 on.
-  if (new_length > 0 && std::max<int64_t>(0, new_length - window_ + 1) < sliding_start()) return false;
-  int64_t bs = pool_.block_size();
-  int64_t keep_blocks = (new_length + bs - 1) / bs;
-  while (static_cast<int64_t>(full_table_.size()) > keep_blocks) {
-    pool_.release(AttentionType::Full, full_table_.back());
-    full_table_.pop_back();
+  if (new_length == length_) return true;
+  if (new_length == 0) {
+    clear();
+    return true;
   }
-  while (static_cast<int64_t>(sliding_table_.size()) > keep_blocks) {
-    if (sliding_table_.back() >= 0) pool_.release(AttentionType::Sliding, sliding_table_.back());
-    sliding_table_.pop_back();
+  const int64_t bs = pool_.block_size();
+  const int64_t keep_blocks = (new_length + bs - 1) / bs;
+  // Sliding blocks a query at new_length reads that were released already: take them back from
+  // the prefix cache, or give up without changing anything.
+  std::vector<std::pair<int64_t, int32_t>> regained;
+  if (pool_.has_group(AttentionType::Sliding)) {
+    for (int64_t b = first_sliding_block_for(new_length); b < keep_blocks; ++b) {
+      if (sliding_table_[b] >= 0) continue;
+      int32_t found = -1;
+      if (b < static_cast<int64_t>(hashes_.size())) {
+        const uint64_t parent = b > 0 ? hashes_[b - 1] : 0;
+        found = pool_.lookup(AttentionType::Sliding, hashes_[b], parent,
+                             std::span<const int32_t>(tokens_.data() + b * bs, bs));
+      }
+      if (found < 0) {
+        for (auto& [rb, blk] : regained) pool_.release(AttentionType::Sliding, blk);
+        return false;
+      }
+      pool_.retain(AttentionType::Sliding, found);
+      regained.emplace_back(b, found);
+    }
   }
-  if (new_length == 0) sliding_released_blocks_ = 0;
-  sliding_released_blocks_ = std::min<int64_t>(sliding_released_blocks_, sliding_table_.size());
+  for (auto& [b, blk] : regained) sliding_table_[b] = blk;
+  for (AttentionType g : {AttentionType::Full, AttentionType::Sliding}) {
+    auto& t = table(g);
+    while (static_cast<int64_t>(t.size()) > keep_blocks) {
+      if (t.back() >= 0) pool_.release(g, t.back());
+      t.pop_back();
+    }
+    // The last kept block will be written again from slot new_length % bs on: never in place
+    // when someone else may read it (shared or registered in the prefix cache).
+    const int slots = static_cast<int>(new_length % bs);
+    if (slots != 0 && !t.empty() && t.back() >= 0 && pool_.shared(g, t.back())) {
+      const int32_t old = t.back();
+      const int32_t fresh = pool_.allocate(g);
+      pool_.copy_slots(g, old, fresh, slots);
+      pool_.release(g, old);
+      t.back() = fresh;
+    }
+  }
+  if (pool_.has_group(AttentionType::Sliding))
+    sliding_released_blocks_ = std::min<int64_t>(first_sliding_block_for(new_length), sliding_table_.size());
+  hashes_.resize(std::min<int64_t>(static_cast<int64_t>(hashes_.size()), new_length / bs));
+  tokens_.resize(new_length);
   length_ = new_length;
   return true;
+}
+
+void KvSequence::clear() {
+  for (AttentionType g : {AttentionType::Full, AttentionType::Sliding}) {
+    auto& t = table(g);
+    for (int32_t b : t)
+      if (b >= 0) pool_.release(g, b);
+    t.clear();
+  }
+  sliding_released_blocks_ = 0;
+  hashes_.clear();
+  tokens_.clear();
+  length_ = 0;
+}
+
+// ---- sizing ------------------------------------------------------------------------------------
+
+int64_t sliding_blocks_per_sequence(const ModelConfig& config, int64_t max_context, int64_t max_chunk,
+                                    int block_size) {
+  int64_t span = std::min(max_context, config.sliding_window + max_chunk);
+  return (span + block_size - 1) / block_size + 1;
 }
 
 KvPoolOptions kv_pool_options_for(const ModelConfig& config, KvType type, int64_t max_context,
@@ -138,10 +372,8 @@ KvPoolOptions kv_pool_options_for(const ModelConfig& config, KvType type, int64_
     (l.type == AttentionType::Full ? any_full : any_sliding) = true;
   }
   int64_t full_per_seq = (max_context + block_size - 1) / block_size;
-  int64_t span = std::min(max_context, config.sliding_window + max_chunk);
-  int64_t sliding_per_seq = (span + block_size - 1) / block_size + 1;
   o.full_blocks = any_full ? full_per_seq * num_sequences : 0;
-  o.sliding_blocks = any_sliding ? sliding_per_seq * num_sequences : 0;
+  o.sliding_blocks = any_sliding ? sliding_blocks_per_sequence(config, max_context, max_chunk, block_size) * num_sequences : 0;
   return o;
 }
 

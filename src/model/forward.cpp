@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "gemma4/error.h"
 #include "kernels/matmul.h"
@@ -12,29 +13,18 @@ namespace gemma4 {
 
 namespace {
 
-// cos/sin of position × inverse frequency for every chunk row, per attention type.
-struct RopeTable {
-  int64_t pairs = 0;
-  std::vector<float> cos, sin;  // [rows][pairs]
-
-  void build(const LayerSpec& spec, int64_t start, int64_t n) {
-    pairs = spec.rotary_pairs;
-    cos.resize(n * pairs);
-    sin.resize(n * pairs);
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t p = 0; p < pairs; ++p) {
-        double angle = static_cast<double>(start + t) * spec.inv_freq[p];
-        cos[t * pairs + p] = static_cast<float>(std::cos(angle));
-        sin[t * pairs + p] = static_cast<float>(std::sin(angle));
-      }
-    }
-  }
-  const float* cos_row(int64_t t) const { return cos.data() + t * pairs; }
-  const float* sin_row(int64_t t) const { return sin.data() + t * pairs; }
-};
-
 // Row-wise work is split over the pool once there are enough rows to pay for the hand-off.
 constexpr int64_t kRowGrain = 8;
+
+int group_index(AttentionType t) { return t == AttentionType::Full ? 1 : 0; }
+
+// The rows of one forward call, in the order the activations hold them.
+struct Rows {
+  const ModelConfig& c;
+  ForwardScratch& s;
+  int64_t count = 0;        // rows still computed (shrinks when KV-shared layers skip rows)
+  bool compacted = false;
+};
 
 void rms_norm_rows(const float* x, const std::vector<float>& w, int64_t rows, int64_t dim, float eps,
                    float* out, ThreadPool& pool) {
@@ -54,221 +44,348 @@ void add_normed_rows(float* x, float* o, const std::vector<float>& w, int64_t ro
   });
 }
 
-// Per-head RMSNorm (weight may be empty: no scale) and optional RoPE over a [rows, heads, dim] buffer.
-void norm_and_rope_heads(float* buf, int64_t rows, int64_t heads, int64_t dim, const std::vector<float>& w,
-                         float eps, const RopeTable* rope, const std::vector<int64_t>& row_src, ThreadPool& pool) {
+// cos/sin of position × inverse frequency for every row, for each attention type present.
+void build_rope_tables(const ModelConfig& c, ForwardScratch& s, int64_t n) {
+  bool built[2] = {false, false};
+  for (const LayerSpec& spec : c.layers) {
+    const int g = group_index(spec.type);
+    if (built[g]) continue;
+    built[g] = true;
+    const int64_t pairs = spec.rotary_pairs;
+    s.rope_cos[g].resize(n * pairs);
+    s.rope_sin[g].resize(n * pairs);
+    for (int64_t r = 0; r < n; ++r) {
+      for (int64_t p = 0; p < pairs; ++p) {
+        double angle = static_cast<double>(s.row_pos[r]) * spec.inv_freq[p];
+        s.rope_cos[g][r * pairs + p] = static_cast<float>(std::cos(angle));
+        s.rope_sin[g][r * pairs + p] = static_cast<float>(std::sin(angle));
+      }
+    }
+  }
+}
+
+// Per-head RMSNorm (weight may be empty: no scale) and optional RoPE over a [rows, heads, dim]
+// buffer. RoPE tables are indexed by the row's original index (row_src).
+void norm_and_rope_heads(float* buf, int64_t rows, int64_t heads, const LayerSpec& spec,
+                         const std::vector<float>& w, float eps, bool rope, const ForwardScratch& s,
+                         ThreadPool& pool) {
+  const int64_t dim = spec.head_dim, pairs = spec.rotary_pairs;
+  const int g = group_index(spec.type);
   pool.parallel_for(rows, kRowGrain, [&](int64_t b, int64_t e, int) {
     for (int64_t r = b; r < e; ++r) {
+      const int64_t src = s.row_src[r];
       for (int64_t h = 0; h < heads; ++h) {
         float* v = buf + (r * heads + h) * dim;
         rms_norm(v, w.empty() ? nullptr : w.data(), dim, eps, v);
-        if (rope && rope->pairs > 0)
-          apply_rope(v, dim, rope->pairs, rope->cos_row(row_src[r]), rope->sin_row(row_src[r]));
+        if (rope && pairs > 0)
+          apply_rope(v, dim, pairs, s.rope_cos[g].data() + src * pairs, s.rope_sin[g].data() + src * pairs);
       }
     }
   });
 }
 
+// Checks the batch and lays out one entry per row: token, position, sequence, wanted logits.
+void lay_out_rows(const ModelConfig& c, std::span<const ForwardSegment> segments, ForwardScratch& s) {
+  int64_t n = 0;
+  for (const auto& seg : segments) n += static_cast<int64_t>(seg.tokens.size());
+  s.row_token.resize(n);
+  s.row_pos.resize(n);
+  s.row_src.resize(n);
+  s.row_seq.resize(n);
+  s.row_wanted.resize(n);
+  const int64_t limit = c.has_per_layer_inputs() ? std::min(c.vocab_size, c.vocab_size_per_layer_input) : c.vocab_size;
+  int64_t r = 0;
+  for (size_t si = 0; si < segments.size(); ++si) {
+    const ForwardSegment& seg = segments[si];
+    if (!seg.seq) throw Error("forward: a batch segment has no sequence");
+    for (size_t sj = 0; sj < si; ++sj)
+      if (segments[sj].seq == seg.seq) throw Error("forward: a sequence appears twice in one batch");
+    const int64_t len = static_cast<int64_t>(seg.tokens.size());
+    if (seg.logits_count < 0 || seg.logits_count > len)
+      throw Error("forward: logits_count " + std::to_string(seg.logits_count) + " outside [0, " + std::to_string(len) + "]");
+    for (int64_t t = 0; t < len; ++t, ++r) {
+      const int64_t id = seg.tokens[t];
+      if (id < 0 || id >= limit)
+        throw Error("token id " + std::to_string(id) + " at position " + std::to_string(t) +
+                    " is out of range (vocabulary size " + std::to_string(limit) + ")");
+      s.row_token[r] = static_cast<int32_t>(id);
+      s.row_pos[r] = seg.seq->length() + t;
+      s.row_src[r] = r;
+      s.row_seq[r] = seg.seq;
+      s.row_wanted[r] = t >= len - seg.logits_count;
+    }
+  }
+}
+
+// Per-layer inputs: (rmsnorm(proj(x) / sqrt(H)) + table[id] * sqrt(P)) / sqrt(2), per layer slice.
+void per_layer_inputs(const ModelWeights& w, ForwardScratch& s, int64_t n, ThreadPool& pool) {
+  const ModelConfig& c = w.config;
+  const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, L = c.num_layers, LP = L * P;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  s.ple_inputs.resize(n * LP);
+  matmul(w.per_layer_model_projection, s.x.data(), n, H, s.ple_inputs.data(), LP, pool);
+  s.ple_row.resize(LP);
+  const float proj_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(H)));
+  const float table_scale = static_cast<float>(std::sqrt(static_cast<double>(P)));
+  const float mix_scale = static_cast<float>(1.0 / std::sqrt(2.0));
+  for (int64_t t = 0; t < n; ++t) {
+    float* dst = s.ple_inputs.data() + t * LP;
+    w.embed_tokens_per_layer.lookup(s.row_token[t], table_scale, s.ple_row.data());
+    for (int64_t l = 0; l < L; ++l) {
+      float* slice = dst + l * P;
+      scale_inplace(slice, proj_scale, P);
+      rms_norm(slice, w.per_layer_projection_norm.data(), P, eps, slice);
+      add_inplace(slice, s.ple_row.data() + l * P, P);
+      scale_inplace(slice, mix_scale, P);
+    }
+  }
+}
+
+// From the first KV-shared layer on nothing is written to the cache: keep only rows whose logits
+// are wanted.
+void keep_wanted_rows(const ModelConfig& c, ForwardScratch& s, Rows& rows) {
+  const int64_t H = c.hidden_size, LP = c.num_layers * c.hidden_size_per_layer_input;
+  int64_t kept = 0;
+  for (int64_t r = 0; r < rows.count; ++r) {
+    if (!s.row_wanted[s.row_src[r]]) continue;
+    if (r != kept) {
+      std::memmove(s.x.data() + kept * H, s.x.data() + r * H, H * sizeof(float));
+      if (c.has_per_layer_inputs())
+        std::memmove(s.ple_inputs.data() + kept * LP, s.ple_inputs.data() + r * LP, LP * sizeof(float));
+    }
+    s.row_src[kept] = s.row_src[r];
+    s.row_seq[kept] = s.row_seq[r];
+    s.row_pos[kept] = s.row_pos[r];
+    ++kept;
+  }
+  rows.count = kept;
+  rows.compacted = true;
+}
+
+void store_kv(int layer, const LayerSpec& spec, ForwardScratch& s, int64_t rows) {
+  const int64_t width = spec.num_kv_heads * spec.head_dim;
+  for (int64_t r = 0; r < rows; ++r) {
+    KvSequence& seq = *s.row_seq[r];
+    KvPool& kv = seq.pool();
+    const int64_t pos = s.row_pos[r];
+    const int32_t block = seq.block(spec.type, pos);
+    const int slot = static_cast<int>(pos % kv.block_size());
+    kv_store(s.k.data() + r * width, width, kv.type(), kv.keys(layer, block, slot));
+    kv_store(s.v.data() + r * width, width, kv.type(), kv.values(layer, block, slot));
+  }
+}
+
+// One task: the query heads of one KV head over positions [begin, end) of one row. Every K/V row
+// is read once for all the heads that share it. Writes, per head, the split's max score, its sum
+// of exponentials and its normalised output.
+void attention_task(const ModelConfig& c, const LayerSpec& spec, const ForwardScratch::AttentionTask& task,
+                    ForwardScratch& s, float* scores) {
+  const int64_t nh = c.num_heads, hd = spec.head_dim, kvh = spec.num_kv_heads, group = nh / kvh;
+  const int64_t len = task.end - task.begin;
+  const KvSequence& seq = *s.row_seq[task.row];
+  const KvPool& kv = seq.pool();
+  const int bs = kv.block_size();
+  const int src = spec.kv_source_layer;
+  const size_t head_offset = static_cast<size_t>(task.kv_head) * hd * kv_type_size(kv.type());
+  const float* q = s.q.data() + (task.row * nh + task.kv_head * group) * hd;
+  for (int64_t t = task.begin; t < task.end; ++t) {
+    const uint8_t* key = kv.keys(src, seq.block(spec.type, t), static_cast<int>(t % bs)) + head_offset;
+    for (int64_t h = 0; h < group; ++h) scores[h * len + (t - task.begin)] = kv_dot(q + h * hd, key, kv.type(), hd);
+  }
+  float* partial = s.partials.data() + task.partial;
+  for (int64_t h = 0; h < group; ++h) {
+    float* out = partial + h * (2 + hd);
+    softmax_inplace(scores + h * len, len, &out[0], &out[1]);
+    std::fill(out + 2, out + 2 + hd, 0.0f);
+  }
+  for (int64_t t = task.begin; t < task.end; ++t) {
+    const uint8_t* value = kv.values(src, seq.block(spec.type, t), static_cast<int>(t % bs)) + head_offset;
+    for (int64_t h = 0; h < group; ++h)
+      kv_axpy(scores[h * len + (t - task.begin)], value, kv.type(), hd, partial + h * (2 + hd) + 2);
+  }
+}
+
+// Merges the splits of each (row, head) in split order: a fixed order, so batch-invariant.
+void merge_attention_splits(const ModelConfig& c, const LayerSpec& spec, ForwardScratch& s, int64_t rows,
+                            ThreadPool& pool) {
+  const int64_t nh = c.num_heads, hd = spec.head_dim, kvh = spec.num_kv_heads, group = nh / kvh;
+  s.attn.resize(rows * nh * hd);
+  pool.parallel_for(rows * kvh, 4, [&](int64_t b, int64_t e, int) {
+    for (int64_t rk = b; rk < e; ++rk) {
+      const int64_t first = s.task_first[rk], last = s.task_first[rk + 1];
+      const int64_t r = rk / kvh, kh = rk % kvh;
+      for (int64_t h = 0; h < group; ++h) {
+        float* out = s.attn.data() + (r * nh + kh * group + h) * hd;
+        const float* p0 = s.partials.data() + s.tasks[first].partial + h * (2 + hd);
+        if (last - first == 1) {
+          std::memcpy(out, p0 + 2, hd * sizeof(float));
+          continue;
+        }
+        float m = -INFINITY;
+        for (int64_t t = first; t < last; ++t) m = std::max(m, s.partials[s.tasks[t].partial + h * (2 + hd)]);
+        double total = 0.0;
+        std::fill(out, out + hd, 0.0f);
+        for (int64_t t = first; t < last; ++t) {
+          const float* p = s.partials.data() + s.tasks[t].partial + h * (2 + hd);
+          const float weight = p[1] * std::exp(p[0] - m);
+          total += weight;
+          for (int64_t d = 0; d < hd; ++d) out[d] += weight * p[2 + d];
+        }
+        scale_inplace(out, static_cast<float>(1.0 / total), hd);
+      }
+    }
+  });
+}
+
+void attention(const ModelConfig& c, const LayerSpec& spec, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
+  const int64_t nh = c.num_heads, hd = spec.head_dim, kvh = spec.num_kv_heads, group = nh / kvh;
+  const bool sliding = spec.type == AttentionType::Sliding;
+  s.tasks.clear();
+  s.task_first.resize(rows * kvh + 1);
+  int64_t partial = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t pos = s.row_pos[r];
+    const int64_t lo = sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+    for (int64_t kh = 0; kh < kvh; ++kh) {
+      s.task_first[r * kvh + kh] = static_cast<int64_t>(s.tasks.size());
+      for (int64_t b = lo; b <= pos; b += kAttentionSplit) {
+        s.tasks.push_back({r, kh, b, std::min(pos + 1, b + kAttentionSplit), partial});
+        partial += group * (2 + hd);
+      }
+    }
+  }
+  s.task_first[rows * kvh] = static_cast<int64_t>(s.tasks.size());
+  s.partials.resize(partial);
+  const int64_t per_thread = group * kAttentionSplit;
+  s.scores.resize(static_cast<size_t>(pool.size()) * per_thread);
+  pool.run(static_cast<int64_t>(s.tasks.size()), [&](int64_t task, int thread) {
+    attention_task(c, spec, s.tasks[task], s, s.scores.data() + static_cast<size_t>(thread) * per_thread);
+  });
+  merge_attention_splits(c, spec, s, rows, pool);
+}
+
+void attention_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
+  const ModelConfig& c = w.config;
+  const LayerSpec& spec = c.layers[layer];
+  const LayerWeights& lw = w.layers[layer];
+  const int64_t H = c.hidden_size, nh = c.num_heads, hd = spec.head_dim, kvh = spec.num_kv_heads;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  s.h.resize(rows * H);
+  rms_norm_rows(s.x.data(), lw.input_norm, rows, H, eps, s.h.data(), pool);
+  s.q.resize(rows * nh * hd);
+  matmul(lw.q_proj, s.h.data(), rows, s.q.data(), pool);
+  norm_and_rope_heads(s.q.data(), rows, nh, spec, lw.q_norm, eps, true, s, pool);
+  if (!spec.kv_shared) {
+    s.k.resize(rows * kvh * hd);
+    s.v.resize(rows * kvh * hd);
+    matmul(lw.k_proj, s.h.data(), rows, s.k.data(), pool);
+    if (spec.has_v_proj) matmul(lw.v_proj, s.h.data(), rows, s.v.data(), pool);
+    else std::copy(s.k.begin(), s.k.end(), s.v.begin());  // V is the raw K projection
+    norm_and_rope_heads(s.k.data(), rows, kvh, spec, lw.k_norm, eps, true, s, pool);
+    norm_and_rope_heads(s.v.data(), rows, kvh, spec, {}, eps, false, s, pool);
+    store_kv(layer, spec, s, rows);
+  }
+  attention(c, spec, s, rows, pool);
+  s.o.resize(rows * H);
+  matmul(lw.o_proj, s.attn.data(), rows, s.o.data(), pool);
+  add_normed_rows(s.x.data(), s.o.data(), lw.post_attention_norm, rows, H, eps, pool);
+}
+
+void mlp_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
+  const ModelConfig& c = w.config;
+  const LayerWeights& lw = w.layers[layer];
+  const int64_t H = c.hidden_size, F = c.layers[layer].mlp_width;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  rms_norm_rows(s.x.data(), lw.pre_feedforward_norm, rows, H, eps, s.h.data(), pool);
+  s.gate.resize(rows * F);
+  s.up.resize(rows * F);
+  matmul(lw.gate_proj, s.h.data(), rows, s.gate.data(), pool);
+  matmul(lw.up_proj, s.h.data(), rows, s.up.data(), pool);
+  pool.parallel_for(rows * F, 4096, [&](int64_t b, int64_t e, int) {
+    gelu_tanh_mul(s.gate.data() + b, s.up.data() + b, e - b, s.gate.data() + b);
+  });
+  matmul(lw.down_proj, s.gate.data(), rows, s.o.data(), pool);
+  add_normed_rows(s.x.data(), s.o.data(), lw.post_feedforward_norm, rows, H, eps, pool);
+}
+
+void per_layer_input_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
+  const ModelConfig& c = w.config;
+  const LayerWeights& lw = w.layers[layer];
+  const int64_t H = c.hidden_size, P = c.hidden_size_per_layer_input, LP = c.num_layers * P;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  s.ple_gate.resize(rows * P);
+  matmul(lw.per_layer_input_gate, s.x.data(), rows, s.ple_gate.data(), pool);
+  gelu_tanh_inplace(s.ple_gate.data(), rows * P);
+  for (int64_t r = 0; r < rows; ++r) mul_inplace(s.ple_gate.data() + r * P, s.ple_inputs.data() + r * LP + layer * P, P);
+  matmul(lw.per_layer_projection, s.ple_gate.data(), rows, s.o.data(), pool);
+  add_normed_rows(s.x.data(), s.o.data(), lw.post_per_layer_input_norm, rows, H, eps, pool);
+}
+
+// Final norm, LM head and soft-cap for the rows whose logits are wanted.
+void lm_head(const ModelWeights& w, ForwardScratch& s, const Rows& rows, std::vector<float>& logits, ThreadPool& pool) {
+  const ModelConfig& c = w.config;
+  const int64_t H = c.hidden_size, V = c.vocab_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  int64_t m = 0;
+  for (int64_t r = 0; r < rows.count; ++r) m += s.row_wanted[s.row_src[r]];
+  if (m == 0) return;
+  s.logits_in.resize(m * H);
+  int64_t j = 0;
+  for (int64_t r = 0; r < rows.count; ++r) {
+    if (!s.row_wanted[s.row_src[r]]) continue;
+    rms_norm(s.x.data() + r * H, w.final_norm.data(), H, eps, s.logits_in.data() + j * H);
+    ++j;
+  }
+  logits.resize(m * V);
+  matmul(w.lm_head, s.logits_in.data(), m, logits.data(), pool);
+  if (c.final_logit_softcapping) {
+    const float cap = static_cast<float>(*c.final_logit_softcapping);
+    pool.parallel_for(m * V, 16384, [&](int64_t b, int64_t e, int) { softcap_inplace(logits.data() + b, e - b, cap); });
+  }
+}
+
 }  // namespace
 
-void forward(const ModelWeights& weights, KvSequence& seq, std::span<const int32_t> tokens,
-             const ForwardOptions& options, std::vector<float>& logits, ForwardScratch& s,
-             ThreadPool& pool) {
+void forward_batch(const ModelWeights& weights, std::span<const ForwardSegment> segments,
+                   const ForwardOptions& options, std::vector<float>& logits, ForwardScratch& s,
+                   ThreadPool& pool) {
   const ModelConfig& c = weights.config;
-  const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t H = c.hidden_size;
-  const int64_t L = c.num_layers;
-  const int64_t P = c.hidden_size_per_layer_input;
-  const int64_t V = c.vocab_size;
-  const float eps = static_cast<float>(c.rms_norm_eps);
   logits.clear();
+  lay_out_rows(c, segments, s);
+  const int64_t n = static_cast<int64_t>(s.row_token.size());
   if (n == 0) return;
-  for (int64_t t = 0; t < n; ++t) {
-    int64_t id = tokens[t];
-    int64_t limit = c.has_per_layer_inputs() ? std::min(V, c.vocab_size_per_layer_input) : V;
-    if (id < 0 || id >= limit)
-      throw Error("token id " + std::to_string(id) + " at position " + std::to_string(t) +
-                  " is out of range (vocabulary size " + std::to_string(limit) + ")");
-  }
-  for (size_t j = 0; j < options.logits_rows.size(); ++j) {
-    int64_t r = options.logits_rows[j];
-    if (r < 0 || r >= n || (j > 0 && r <= options.logits_rows[j - 1]))
-      throw Error("logits rows must be ascending indices into the chunk");
-  }
-
-  const int64_t start = seq.length();
-  seq.reserve(n);
-  KvPool& kv = seq.pool();
-  const int bs = kv.block_size();
-  const size_t kv_elem = kv_type_size(kv.type());
+  for (const auto& seg : segments) seg.seq->reserve(static_cast<int64_t>(seg.tokens.size()));
 
   // Embedding, scaled by sqrt(hidden) in full precision.
   s.x.resize(n * H);
   const float embed_scale = static_cast<float>(std::sqrt(static_cast<double>(H)));
-  for (int64_t t = 0; t < n; ++t) weights.embed_tokens.lookup(tokens[t], embed_scale, s.x.data() + t * H);
+  for (int64_t t = 0; t < n; ++t) weights.embed_tokens.lookup(s.row_token[t], embed_scale, s.x.data() + t * H);
   if (options.hidden_probe) options.hidden_probe(-1, s.x.data(), n);
+  if (c.has_per_layer_inputs()) per_layer_inputs(weights, s, n, pool);
+  build_rope_tables(c, s, n);
 
-  // Per-layer inputs: (rmsnorm(proj(x) / sqrt(H)) + table[id] * sqrt(P)) / sqrt(2), per layer slice.
-  const int64_t LP = L * P;
-  if (c.has_per_layer_inputs()) {
-    s.ple_inputs.resize(n * LP);
-    matmul(weights.per_layer_model_projection, s.x.data(), n, H, s.ple_inputs.data(), LP, pool);
-    std::vector<float> row(LP);
-    const float proj_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(H)));
-    const float table_scale = static_cast<float>(std::sqrt(static_cast<double>(P)));
-    const float mix_scale = static_cast<float>(1.0 / std::sqrt(2.0));
-    for (int64_t t = 0; t < n; ++t) {
-      float* dst = s.ple_inputs.data() + t * LP;
-      weights.embed_tokens_per_layer.lookup(tokens[t], table_scale, row.data());
-      for (int64_t l = 0; l < L; ++l) {
-        float* slice = dst + l * P;
-        scale_inplace(slice, proj_scale, P);
-        rms_norm(slice, weights.per_layer_projection_norm.data(), P, eps, slice);
-        add_inplace(slice, row.data() + l * P, P);
-        scale_inplace(slice, mix_scale, P);
-      }
-    }
-  }
-
-  // RoPE tables: every layer of one attention type shares its frequencies.
-  RopeTable rope[2];
-  bool rope_built[2] = {false, false};
-  for (int i = 0; i < L; ++i) {
-    int g = c.layers[i].type == AttentionType::Full ? 1 : 0;
-    if (!rope_built[g]) {
-      rope[g].build(c.layers[i], start, n);
-      rope_built[g] = true;
-    }
-  }
-
-  // Rows still being computed: chunk index of each (all rows until the KV-shared layers).
-  std::vector<int64_t> row_src(n);
-  for (int64_t t = 0; t < n; ++t) row_src[t] = t;
-  int64_t rows = n;
-  bool compacted = false;
-
-  const int64_t nh = c.num_heads;
-  const int first_shared = c.first_kv_shared_layer();
-  const int threads = pool.size();
-  s.scores.resize(static_cast<size_t>(threads) * (start + n));
-
-  for (int i = 0; i < L; ++i) {
+  Rows rows{c, s, n, false};
+  for (int i = 0; i < c.num_layers; ++i) {
     const LayerSpec& spec = c.layers[i];
-    const LayerWeights& lw = weights.layers[i];
-
-    if (spec.kv_shared && !compacted && options.skip_shared_layers_for_unneeded_rows) {
-      // From here on nothing is written to the cache: keep only rows whose logits are wanted.
-      compacted = true;
-      int64_t kept = 0;
-      for (int64_t r : options.logits_rows) {
-        if (r != kept) {
-          std::memmove(s.x.data() + kept * H, s.x.data() + r * H, H * sizeof(float));
-          if (c.has_per_layer_inputs())
-            std::memmove(s.ple_inputs.data() + kept * LP, s.ple_inputs.data() + r * LP, LP * sizeof(float));
-        }
-        row_src[kept] = r;
-        ++kept;
-      }
-      rows = kept;
-      if (rows == 0) break;
+    if (spec.kv_shared && !rows.compacted && options.skip_shared_layers_for_unneeded_rows) {
+      keep_wanted_rows(c, s, rows);
+      if (rows.count == 0) break;
     }
-
-    const int64_t hd = spec.head_dim;
-    const int64_t kvh = spec.num_kv_heads;
-    const RopeTable& rt = rope[spec.type == AttentionType::Full ? 1 : 0];
-
-    // Attention block.
-    s.h.resize(rows * H);
-    rms_norm_rows(s.x.data(), lw.input_norm, rows, H, eps, s.h.data(), pool);
-    s.q.resize(rows * nh * hd);
-    matmul(lw.q_proj, s.h.data(), rows, s.q.data(), pool);
-    norm_and_rope_heads(s.q.data(), rows, nh, hd, lw.q_norm, eps, &rt, row_src, pool);
-
-    if (!spec.kv_shared) {
-      s.k.resize(rows * kvh * hd);
-      s.v.resize(rows * kvh * hd);
-      matmul(lw.k_proj, s.h.data(), rows, s.k.data(), pool);
-      if (spec.has_v_proj) matmul(lw.v_proj, s.h.data(), rows, s.v.data(), pool);
-      else std::copy(s.k.begin(), s.k.end(), s.v.begin());  // V is the raw K projection
-      norm_and_rope_heads(s.k.data(), rows, kvh, hd, lw.k_norm, eps, &rt, row_src, pool);
-      norm_and_rope_heads(s.v.data(), rows, kvh, hd, {}, eps, nullptr, row_src, pool);
-      for (int64_t r = 0; r < rows; ++r) {
-        int64_t pos = start + row_src[r];
-        int32_t block = seq.block(spec.type, pos);
-        kv_store(s.k.data() + r * kvh * hd, kvh * hd, kv.type(), kv.keys(i, block, pos % bs));
-        kv_store(s.v.data() + r * kvh * hd, kvh * hd, kv.type(), kv.values(i, block, pos % bs));
-      }
-    }
-
-    const int src = spec.kv_source_layer;
-    const int64_t group = nh / kvh;
-    const bool sliding = spec.type == AttentionType::Sliding;
-    s.attn.assign(rows * nh * hd, 0.0f);
-    pool.run(rows * nh, [&](int64_t task, int thread) {
-      const int64_t r = task / nh, head = task % nh;
-      const int64_t pos = start + row_src[r];
-      const int64_t lo = sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
-      const float* qv = s.q.data() + (r * nh + head) * hd;
-      float* scores = s.scores.data() + static_cast<size_t>(thread) * (start + n);
-      const size_t head_offset = static_cast<size_t>(head / group) * hd * kv_elem;
-      for (int64_t t = lo; t <= pos; ++t) {
-        const uint8_t* key = kv.keys(src, seq.block(spec.type, t), t % bs) + head_offset;
-        scores[t - lo] = kv_dot(qv, key, kv.type(), hd);
-      }
-      softmax_inplace(scores, pos - lo + 1);
-      float* out = s.attn.data() + (r * nh + head) * hd;
-      for (int64_t t = lo; t <= pos; ++t) {
-        const uint8_t* value = kv.values(src, seq.block(spec.type, t), t % bs) + head_offset;
-        kv_axpy(scores[t - lo], value, kv.type(), hd, out);
-      }
-    });
-    s.o.resize(rows * H);
-    matmul(lw.o_proj, s.attn.data(), rows, s.o.data(), pool);
-    add_normed_rows(s.x.data(), s.o.data(), lw.post_attention_norm, rows, H, eps, pool);
-
-    // Feed-forward block.
-    rms_norm_rows(s.x.data(), lw.pre_feedforward_norm, rows, H, eps, s.h.data(), pool);
-    const int64_t F = spec.mlp_width;
-    s.gate.resize(rows * F);
-    s.up.resize(rows * F);
-    matmul(lw.gate_proj, s.h.data(), rows, s.gate.data(), pool);
-    matmul(lw.up_proj, s.h.data(), rows, s.up.data(), pool);
-    pool.parallel_for(rows * F, 4096, [&](int64_t b, int64_t e, int) {
-      gelu_tanh_mul(s.gate.data() + b, s.up.data() + b, e - b, s.gate.data() + b);
-    });
-    matmul(lw.down_proj, s.gate.data(), rows, s.o.data(), pool);
-    add_normed_rows(s.x.data(), s.o.data(), lw.post_feedforward_norm, rows, H, eps, pool);
-
-    // Per-layer input branch.
-    if (c.has_per_layer_inputs()) {
-      s.ple_gate.resize(rows * P);
-      matmul(lw.per_layer_input_gate, s.x.data(), rows, s.ple_gate.data(), pool);
-      gelu_tanh_inplace(s.ple_gate.data(), rows * P);
-      for (int64_t r = 0; r < rows; ++r)
-        mul_inplace(s.ple_gate.data() + r * P, s.ple_inputs.data() + r * LP + i * P, P);
-      matmul(lw.per_layer_projection, s.ple_gate.data(), rows, s.o.data(), pool);
-      add_normed_rows(s.x.data(), s.o.data(), lw.post_per_layer_input_norm, rows, H, eps, pool);
-    }
-
-    scale_inplace(s.x.data(), lw.layer_scalar, rows * H);
-    if (options.hidden_probe) options.hidden_probe(i, s.x.data(), rows);
+    attention_block(weights, i, s, rows.count, pool);
+    mlp_block(weights, i, s, rows.count, pool);
+    if (c.has_per_layer_inputs()) per_layer_input_block(weights, i, s, rows.count, pool);
+    scale_inplace(s.x.data(), weights.layers[i].layer_scalar, rows.count * H);
+    if (options.hidden_probe) options.hidden_probe(i, s.x.data(), rows.count);
   }
-  (void)first_shared;
+  for (const auto& seg : segments) seg.seq->commit(seg.tokens);
+  lm_head(weights, s, rows, logits, pool);
+}
 
-  seq.commit(n);
-
-  // Final norm, LM head and soft-cap for the wanted rows.
-  const int64_t m = static_cast<int64_t>(options.logits_rows.size());
-  if (m == 0) return;
-  s.logits_in.resize(m * H);
-  for (int64_t j = 0; j < m; ++j) {
-    int64_t r = compacted ? j : options.logits_rows[j];
-    rms_norm(s.x.data() + r * H, weights.final_norm.data(), H, eps, s.logits_in.data() + j * H);
-  }
-  logits.resize(m * V);
-  matmul(weights.lm_head, s.logits_in.data(), m, logits.data(), pool);
-  if (c.final_logit_softcapping)
-    softcap_inplace(logits.data(), m * V, static_cast<float>(*c.final_logit_softcapping));
+void forward(const ModelWeights& weights, KvSequence& seq, std::span<const int32_t> tokens, int64_t logits_count,
+             const ForwardOptions& options, std::vector<float>& logits, ForwardScratch& scratch, ThreadPool& pool) {
+  ForwardSegment segment{&seq, tokens, logits_count};
+  forward_batch(weights, std::span<const ForwardSegment>(&segment, 1), options, logits, scratch, pool);
 }
 
 }  // namespace gemma4

@@ -1,6 +1,8 @@
 #pragma once
-// The Gemma 4 forward pass over a chunk of new tokens appended to one sequence's KV cache.
-// One code path serves prefill (many tokens) and decode (one token) and every weight type.
+// The Gemma 4 forward pass over a batch of rows from one or many sequences: any mix of prefill
+// chunks and single decode tokens, every weight type. Each row knows its sequence, its position
+// and whether its logits are wanted; a row's result does not depend on the other rows in the
+// batch (every kernel computes a row the same way whatever the batch holds).
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -11,29 +13,54 @@
 
 namespace gemma4 {
 
-// Reusable activation buffers, so decode steps do not allocate.
+// Reusable buffers, so decode steps do not allocate once they have grown.
 struct ForwardScratch {
-  std::vector<float> x, h, q, k, v, attn, o, gate, up, ple_inputs, ple_gate, logits_in;
-  std::vector<float> scores;  // per thread: [threads][max context]
-  std::vector<float> rope_cos, rope_sin;
+  std::vector<float> x, h, q, k, v, attn, o, gate, up, ple_inputs, ple_gate, ple_row, logits_in;
+  std::vector<float> rope_cos[2], rope_sin[2];  // [rows][pairs] per attention type
+  std::vector<int32_t> row_token;
+  std::vector<int64_t> row_pos, row_src;
+  std::vector<KvSequence*> row_seq;
+  std::vector<uint8_t> row_wanted;
+  std::vector<float> scores;                     // per thread: [group heads][split]
+  std::vector<float> partials;                   // per attention task: [group heads][2 + head_dim]
+  struct AttentionTask {
+    int64_t row, kv_head, begin, end, partial;
+  };
+  std::vector<AttentionTask> tasks;
+  std::vector<int64_t> task_first;  // per (row, kv head): index of its first task
+};
+
+// New tokens appended to one sequence at positions [seq->length(), seq->length() + n).
+struct ForwardSegment {
+  KvSequence* seq = nullptr;
+  std::span<const int32_t> tokens;
+  int64_t logits_count = 0;  // the last `logits_count` rows want logits (0: none, n: all)
 };
 
 struct ForwardOptions {
-  // Rows (indices into the chunk) whose logits are wanted, ascending. Empty: none.
-  std::vector<int64_t> logits_rows;
-  // Layers whose K/V are shared compute nothing the cache keeps, so for rows without wanted
-  // logits they can be skipped entirely (exact: those rows' outputs are never read).
+  // Layers whose K/V are shared compute nothing the cache keeps, so rows without wanted logits
+  // skip them entirely (exact: those rows' outputs are never read).
   bool skip_shared_layers_for_unneeded_rows = true;
   // Optional probe: called after the embedding (layer -1) and after each layer with the hidden
   // states of all rows still computed ([rows, hidden]). Used to locate regressions.
   std::function<void(int layer, const float* hidden, int64_t rows)> hidden_probe;
 };
 
-// Appends `tokens` at positions [seq.length(), seq.length() + n) and writes the logits of the
-// requested rows to `logits` ([logits_rows.size(), vocab]). Throws gemma4::Error for invalid
-// token ids or an exhausted cache (the sequence is left unchanged then).
+// Keys a query attends over in one attention task: fixed splits of the row's own range, so the
+// summation order depends only on the row's position, never on the batch.
+constexpr int64_t kAttentionSplit = 256;
+
+// Runs every segment, writes their K/V, commits the tokens to their sequences and writes the
+// wanted logits ([Σ logits_count, vocab], segment order) to `logits`. Throws gemma4::Error for
+// invalid token ids, a sequence given twice or an exhausted cache; no sequence's length changes
+// then (blocks reserved for it stay reserved).
+void forward_batch(const ModelWeights& weights, std::span<const ForwardSegment> segments,
+                   const ForwardOptions& options, std::vector<float>& logits, ForwardScratch& scratch,
+                   ThreadPool& pool);
+
+// One sequence: forward_batch with a single segment.
 void forward(const ModelWeights& weights, KvSequence& seq, std::span<const int32_t> tokens,
-             const ForwardOptions& options, std::vector<float>& logits, ForwardScratch& scratch,
-             ThreadPool& pool);
+             int64_t logits_count, const ForwardOptions& options, std::vector<float>& logits,
+             ForwardScratch& scratch, ThreadPool& pool);
 
 }  // namespace gemma4

@@ -42,7 +42,7 @@ void check_hidden_states(const std::filesystem::path& dir, const std::string& se
           worst[layer + 1] = std::max(worst[layer + 1], std::abs(want - hidden[r * H + d]));
         }
     };
-    forward(*weights, sequence, std::span<const int32_t>(seq->ids).subspan(begin, n), opt, logits, scratch, pool);
+    forward(*weights, sequence, std::span<const int32_t>(seq->ids).subspan(begin, n), 0, opt, logits, scratch, pool);
   }
   for (int l = 0; l <= c.num_layers; ++l)
     EXPECT_LE(worst[l], 1e-3) << (l == 0 ? std::string("embedding") : "layer " + std::to_string(l - 1))
