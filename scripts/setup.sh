@@ -5,7 +5,9 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libhwy-dev
+  libcurl4-openssl-dev libssl-dev
   python3 python3-numpy
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -22,6 +22,11 @@ struct ModelOptions {
   int threads = 0;            // 0: one per hardware thread
   // Called while loading with the fraction of weights converted so far (0..1).
   std::function<void(double fraction)> progress = nullptr;
+  // Keep converted weights in a cache file and map them on later loads (see README, "Instant
+  // load"); weight_cache_dir empty: $GEMMA4_WEIGHT_CACHE, $XDG_CACHE_HOME/gemma4/weights or
+  // ~/.cache/gemma4/weights.
+  bool weight_cache = true;
+  std::filesystem::path weight_cache_dir = {};
 };
 
 struct ModelImpl;

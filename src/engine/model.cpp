@@ -2,6 +2,7 @@
 
 #include "engine/model_impl.h"
 #include "gemma4/error.h"
+#include "model/weight_cache.h"
 
 namespace gemma4 {
 
@@ -20,7 +21,7 @@ std::shared_ptr<Model> Model::load(const std::filesystem::path& dir, const Model
   wo.weight_type = *type;
   wo.pool = impl->pool.get();
   wo.progress = options.progress;
-  impl->weights = load_weights(dir, wo);
+  impl->weights = options.weight_cache ? load_weights_cached(dir, wo, options.weight_cache_dir) : load_weights(dir, wo);
   return std::shared_ptr<Model>(new Model(std::move(impl)));
 }
 

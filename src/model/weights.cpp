@@ -106,9 +106,21 @@ class TensorResolver {
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, bool prefixed = true) const {
     const io::TensorView& t = tensor(name, {rows, cols}, prefixed);
     report(t.nbytes);
-    WeightMatrix m = make_weight_matrix(source_type_of(t), t.data, rows, cols, storage_type(t, cols), false, opt_.pool);
-    // Converted copies no longer need the mapped source pages resident.
-    if (m.owner) ckpt_.release(t);
+    return convert(t, rows, cols);
+  }
+
+  // A stored conversion when the store has one, else a fresh one (offered to the store).
+  WeightMatrix convert(const io::TensorView& t, int64_t rows, int64_t cols) const {
+    const WeightType type = storage_type(t, cols);
+    if (opt_.store) {
+      if (auto stored = opt_.store->find(t.name, type, rows, cols)) return *stored;
+    }
+    WeightMatrix m = make_weight_matrix(source_type_of(t), t.data, rows, cols, type, false, opt_.pool);
+    if (m.owner) {
+      // Converted copies no longer need the mapped source pages resident.
+      ckpt_.release(t);
+      if (opt_.store) opt_.store->add(t.name, m);
+    }
     return m;
   }
 
@@ -174,11 +186,9 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
   w->embed_tokens = {&r.tensor("embed_tokens.weight", {c.vocab_size, H}), c.vocab_size, H};
   if (c.tie_word_embeddings) {
     const io::TensorView& e = *w->embed_tokens.tensor;
-    w->lm_head = make_weight_matrix(source_type_of(e), e.data, c.vocab_size, H,
-                                    storage_type_for(options.weight_type, source_type_of(e), H), false, options.pool);
-    r.report(e.nbytes);
     // Lookups later fault in only the rows they read; the converted head no longer needs the pages.
-    if (w->lm_head.owner) w->checkpoint.release(e);
+    w->lm_head = r.convert(e, c.vocab_size, H);
+    r.report(e.nbytes);
   } else {
     w->lm_head = r.matrix("lm_head.weight", c.vocab_size, H, /*prefixed=*/false);
   }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,20 @@ struct ModelWeights {
   double load_seconds = 0.0;
 };
 
+// Linear layers converted by an earlier load and kept on disk (model/weight_cache.h).
+class ConvertedWeightStore {
+ public:
+  virtual ~ConvertedWeightStore() = default;
+  // The stored matrix for tensor `name` in exactly this type and shape, or nullopt.
+  virtual std::optional<WeightMatrix> find(const std::string& name, WeightType type, int64_t rows,
+                                           int64_t cols) const = 0;
+  // Receives every matrix the load had to convert itself.
+  virtual void add(const std::string& name, const WeightMatrix& m) = 0;
+};
+
 struct WeightLoadOptions {
   WeightType weight_type = WeightType::F32;
+  ConvertedWeightStore* store = nullptr;  // reuse and record converted matrices when set
   ThreadPool* pool = nullptr;  // parallel conversion/quantization when set
   std::function<void(double fraction)> progress;  // fraction of weight bytes converted so far
 };
