@@ -74,14 +74,6 @@ QuantizedActivations& activation_scratch() {
 
 }  // namespace
 
-PackedQ4Tile& packed_q4_scratch(int64_t blocks) {
-  thread_local PackedQ4Tile packed;
-  packed.weights.resize(kMatmulRowTile * blocks * 32);
-  packed.scales.resize(kMatmulRowTile * blocks);
-  packed.offsets.resize(kMatmulRowTile * blocks);
-  return packed;
-}
-
 void matmul_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
   if (is_quantized(p.w->type)) {
     quantized_rows_portable(p, r0, r1);
@@ -104,11 +96,10 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride, 
   MatmulProblem p{&w, x, n, x_stride, y, y_stride, nullptr};
   if (is_quantized(w.type)) {
     QuantizedActivations& xq = activation_scratch();
-    const bool offsets = w.type == WeightType::Q4_0;
     if (path == KernelPath::Avx2) {
-      quantize_activations_avx2(x, n, x_stride, w.cols, offsets, xq);
+      quantize_activations_avx2(x, n, x_stride, w.cols, w.type == WeightType::Q4_0, xq);
     } else {
-      quantize_activations_portable(x, n, x_stride, w.cols, offsets, xq);
+      quantize_activations_portable(x, n, x_stride, w.cols, false, xq);
     }
     p.xq = &xq;
   }

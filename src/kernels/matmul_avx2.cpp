@@ -114,11 +114,13 @@ struct TileQ8_0 {
     __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q));
     return {_mm256_sign_epi8(q, q), q};
   }
-  // 16 int16 pair sums of w·a (|w|·(a·sign w) equals w·a; no saturation: 127·128·2 < 32768).
-  static __m256i pair_sums(const Unpacked& w, __m256i a, const int16_t*) {
-    return _mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(a, w.sign));
+  // Eight exact int32 sums of w·a over 4 consecutive elements (|w|·(a·sign w) equals w·a; the
+  // int16 pair sums do not saturate: 127·127·2 < 32768).
+  static __m256i lane_sums(const Unpacked& w, __m256i a, const int32_t*) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(a, w.sign)),
+                             _mm256_set1_epi16(1));
   }
-  static constexpr bool kNeedsOffsets = false;
+  static constexpr bool kNeedsBias = false;
 };
 
 struct TileQ4_0 {
@@ -133,13 +135,13 @@ struct TileQ4_0 {
     const __m256i shifted = _mm256_srlv_epi32(bytes, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
     return {_mm256_and_si256(shifted, _mm256_set1_epi8(0x0f))};
   }
-  // Σ q·a minus the precomputed 8·(a0 + a1) per pair gives Σ (q - 8)·a exactly
-  // (|values| ≤ 15·127·2, no saturation).
-  static __m256i pair_sums(const Unpacked& w, __m256i a, const int16_t* offsets) {
-    const __m256i qa = _mm256_maddubs_epi16(w.nibbles, a);
-    return _mm256_sub_epi16(qa, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets)));
+  // Σ q·a per 4 elements plus the activation's -8·Σa gives Σ (q - 8)·a exactly
+  // (int16 pair sums |15·127·2| do not saturate).
+  static __m256i lane_sums(const Unpacked& w, __m256i a, const int32_t* bias) {
+    const __m256i qa = _mm256_madd_epi16(_mm256_maddubs_epi16(w.nibbles, a), _mm256_set1_epi16(1));
+    return _mm256_add_epi32(qa, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias)));
   }
-  static constexpr bool kNeedsOffsets = true;
+  static constexpr bool kNeedsBias = true;
 };
 
 // The f16 scales of block b of R rows, as floats in the low lanes of a ymm (one F16C convert).
@@ -153,6 +155,8 @@ inline __m256 row_scales(const Block* const* rows, int64_t b) {
   return _mm256_castps128_ps256(_mm_cvtph_ps(h));
 }
 
+// R weight rows × T activation rows, all blocks, with the arithmetic of quant.h's batch-invariance
+// note (the VNNI kernels in matmul_vnni.cpp do the same float operations).
 template <class Q, int R, int T>
 void quant_tile(const MatmulProblem& p, int64_t r, int64_t t) {
   using Block = typename Q::Block;
@@ -161,13 +165,12 @@ void quant_tile(const MatmulProblem& p, int64_t r, int64_t t) {
   for (int i = 0; i < R; ++i) wrow[i] = static_cast<const Block*>(p.w->data) + (r + i) * blocks;
   const int8_t* aq[T];
   const float* as[T];
-  const int16_t* ao[T];
+  const int32_t* ab[T];
   for (int j = 0; j < T; ++j) {
     aq[j] = p.xq->row_quants(t + j);
     as[j] = p.xq->row_scales(t + j);
-    ao[j] = Q::kNeedsOffsets ? p.xq->row_offset_pairs(t + j) : nullptr;
+    ab[j] = Q::kNeedsBias ? p.xq->row_lane_bias(t + j) : nullptr;
   }
-  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[R][T];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
@@ -185,9 +188,9 @@ void quant_tile(const MatmulProblem& p, int64_t r, int64_t t) {
       const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq[j] + b * 32));
       // Products of the R weight scales with this activation scale; lane i is broadcast per row.
       const __m256 scales = _mm256_mul_ps(wd, _mm256_set1_ps(as[j][b]));
-      const int16_t* off = Q::kNeedsOffsets ? ao[j] + b * 16 : nullptr;
+      const int32_t* bias = Q::kNeedsBias ? ab[j] + b * 8 : nullptr;
       for (int i = 0; i < R; ++i) {
-        const __m256i sums = _mm256_madd_epi16(Q::pair_sums(w[i], a, off), ones);
+        const __m256i sums = Q::lane_sums(w[i], a, bias);
         const __m256 scale = _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(i));
         acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[i][j]);
       }
@@ -195,112 +198,6 @@ void quant_tile(const MatmulProblem& p, int64_t r, int64_t t) {
   }
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) p.y[(t + j) * p.y_stride + r + i] = hsum(acc[i][j]);
-}
-
-// ---- Q4_0 GEMM (n > 1): weight row tiles repacked once per token chunk ----------------------
-//
-// For prefill the weight tile is reused across many activation rows, so it pays to unpack it
-// once: nibbles become signed int8 (q - 8), scales become float, and the inner loop is a plain
-// maddubs over (activation + 128) as the unsigned operand — one op fewer per (row, token, block)
-// than the GEMV kernel. The +128 bias adds 128·Σw per block, removed at the end with a short dot
-// product of precomputed per-block offsets and the activation scales.
-
-}  // namespace
-
-void pack_q4_rows_avx2(const MatmulProblem& p, int64_t r, int rows, PackedQ4Tile& out) {
-  const int64_t blocks = p.w->cols / 32;
-  const __m256i eight = _mm256_set1_epi8(8);
-  const __m256i ones8 = _mm256_set1_epi8(1);
-  const __m256i ones16 = _mm256_set1_epi16(1);
-  for (int i = 0; i < rows; ++i) {
-    const BlockQ4_0* row = static_cast<const BlockQ4_0*>(p.w->data) + (r + i) * blocks;
-    for (int64_t b = 0; b < blocks; ++b) {
-      const __m256i w = _mm256_sub_epi8(TileQ4_0::unpack(row[b]).nibbles, eight);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.weights.data() + (i * blocks + b) * 32), w);
-      const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, w), ones16);
-      __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
-      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-      const float scale = half_to_float(row[b].d);
-      out.scales[i * blocks + b] = scale;
-      out.offsets[i * blocks + b] = 128.0f * scale * static_cast<float>(_mm_cvtsi128_si32(s));
-    }
-  }
-}
-
-namespace {
-
-// Output rows r .. r + R from packed rows first .. first + R, activation rows t .. t + T.
-template <int R, int T>
-void q4_packed_tile(const MatmulProblem& p, const PackedQ4Tile& packed, int first, int64_t r, int64_t t) {
-  const int64_t blocks = p.w->cols / 32;
-  const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-  __m256 acc[R][T];
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
-  const int8_t* aq[T];
-  const float* as[T];
-  for (int j = 0; j < T; ++j) {
-    aq[j] = p.xq->row_quants(t + j);
-    as[j] = p.xq->row_scales(t + j);
-  }
-  for (int64_t b = 0; b < blocks; ++b) {
-    __m256i a[T];
-    __m256 ad[T];
-    for (int j = 0; j < T; ++j) {
-      // a + 128 as unsigned bytes: flipping the sign bit of two's complement adds 128.
-      a[j] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq[j] + b * 32)), bias);
-      ad[j] = _mm256_broadcast_ss(as[j] + b);
-    }
-    for (int i = 0; i < R; ++i) {
-      const int64_t k = (first + i) * blocks + b;
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed.weights.data() + k * 32));
-      const __m256 wd = _mm256_broadcast_ss(packed.scales.data() + k);
-      for (int j = 0; j < T; ++j) {
-        // (a + 128)·w pair sums: |255·8·2| < 32768, no saturation.
-        const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(a[j], w), ones);
-        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(wd, ad[j]), acc[i][j]);
-      }
-    }
-  }
-  for (int i = 0; i < R; ++i) {
-    const float* offsets = packed.offsets.data() + (first + i) * blocks;
-    for (int j = 0; j < T; ++j) {
-      __m256 bias_acc = _mm256_setzero_ps();
-      int64_t b = 0;
-      for (; b + 8 <= blocks; b += 8) {
-        bias_acc = _mm256_fmadd_ps(_mm256_loadu_ps(offsets + b), _mm256_loadu_ps(as[j] + b), bias_acc);
-      }
-      float correction = hsum(bias_acc);
-      for (; b < blocks; ++b) correction += offsets[b] * as[j][b];
-      p.y[(t + j) * p.y_stride + r + i] = hsum(acc[i][j]) - correction;
-    }
-  }
-}
-
-constexpr int kQ4GemmTokens = 3;
-constexpr int64_t kQ4GemmMinTokens = 4;
-
-void q4_gemm(const MatmulProblem& p, int64_t r0, int64_t r1) {
-  PackedQ4Tile& packed = packed_q4_scratch(p.w->cols / 32);
-  for (int64_t t0 = 0; t0 < p.n; t0 += kTokenChunk) {
-    const int64_t t1 = std::min(p.n, t0 + kTokenChunk);
-    for (int64_t r = r0; r < r1; r += kMatmulRowTile) {
-      const int rows = static_cast<int>(std::min<int64_t>(kMatmulRowTile, r1 - r));
-      pack_q4_rows_avx2(p, r, rows, packed);
-      if (rows == kMatmulRowTile) {
-        int64_t t = t0;
-        for (; t + kQ4GemmTokens <= t1; t += kQ4GemmTokens) {
-          q4_packed_tile<kMatmulRowTile, kQ4GemmTokens>(p, packed, 0, r, t);
-        }
-        for (; t < t1; ++t) q4_packed_tile<kMatmulRowTile, 1>(p, packed, 0, r, t);
-      } else {  // the last rows of the matrix
-        for (int i = 0; i < rows; ++i)
-          for (int64_t t = t0; t < t1; ++t) q4_packed_tile<1, 1>(p, packed, i, r + i, t);
-      }
-    }
-  }
 }
 
 // ---- tiling driver --------------------------------------------------------------------------
@@ -349,15 +246,16 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) {
     case WeightType::F32: chunked<FloatTile<LoadF32>::Of, 3>(p, r0, r1); break;
     case WeightType::BF16: chunked<FloatTile<LoadBF16>::Of, 3>(p, r0, r1); break;
     case WeightType::F16: chunked<FloatTile<LoadF16>::Of, 3>(p, r0, r1); break;
-    case WeightType::Q8_0: chunked<QuantTile<TileQ8_0>::Of, 2>(p, r0, r1); break;
+    case WeightType::Q8_0:
+      if (vnni_supported()) {
+        quant_rows_vnni(p, r0, r1);
+      } else {
+        chunked<QuantTile<TileQ8_0>::Of, 2>(p, r0, r1);
+      }
+      break;
     case WeightType::Q4_0:
-      // Repacking pays off once a weight tile serves a few activation rows.
-      if (p.n >= kQ4GemmMinTokens) {
-        if (vnni_supported()) {
-          q4_gemm_vnni(p, r0, r1);
-        } else {
-          q4_gemm(p, r0, r1);
-        }
+      if (vnni_supported()) {
+        quant_rows_vnni(p, r0, r1);
       } else {
         chunked<QuantTile<TileQ4_0>::Of, 2>(p, r0, r1);
       }
@@ -366,11 +264,12 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) {
 }
 
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,
-                               bool with_offset_pairs, QuantizedActivations& out) {
+                               bool with_lane_bias, QuantizedActivations& out) {
   const int64_t blocks = cols / 32;
-  resize_activations(out, rows, blocks, with_offset_pairs);
+  resize_activations(out, rows, blocks, with_lane_bias);
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   const __m256i eight = _mm256_set1_epi8(8);
+  const __m256i minus_ones = _mm256_set1_epi16(-1);
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t b = 0; b < blocks; ++b) {
       const float* xb = x + r * stride + b * 32;
@@ -399,9 +298,10 @@ void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int
       __m256i q8 = _mm256_packs_epi16(q16a, q16b);
       q8 = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.quants.data() + (r * blocks + b) * 32), q8);
-      if (with_offset_pairs) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.offset_pairs.data() + (r * blocks + b) * 16),
-                            _mm256_maddubs_epi16(eight, q8));
+      if (with_lane_bias) {
+        // -(8·q[2i] + 8·q[2i+1]) - (8·q[2i+2] + 8·q[2i+3]) per int32 lane.
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.lane_bias.data() + (r * blocks + b) * 8),
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(eight, q8), minus_ones));
       }
     }
   }
@@ -416,8 +316,8 @@ void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int
 namespace gemma4 {
 void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) { matmul_rows_portable(p, r0, r1); }
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,
-                               bool with_offset_pairs, QuantizedActivations& out) {
-  quantize_activations_portable(x, rows, stride, cols, with_offset_pairs, out);
+                               bool with_lane_bias, QuantizedActivations& out) {
+  quantize_activations_portable(x, rows, stride, cols, with_lane_bias, out);
 }
 }  // namespace gemma4
 

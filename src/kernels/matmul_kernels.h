@@ -26,28 +26,19 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1);
 
 // Same contract as quantize_activations_portable, bit-identical output.
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,
-                               bool with_offset_pairs, QuantizedActivations& out);
+                               bool with_lane_bias, QuantizedActivations& out);
 
 // Rows per tile of the AVX2 kernels: row ranges handed to threads are multiples of this.
 constexpr int64_t kMatmulRowTile = 4;
 
-// kMatmulRowTile rows of Q4_0 weights unpacked for the prefill GEMM (see matmul_avx2.cpp).
-struct PackedQ4Tile {
-  std::vector<int8_t> weights;  // [kMatmulRowTile][blocks * 32], q - 8
-  std::vector<float> scales;    // [kMatmulRowTile][blocks]
-  std::vector<float> offsets;   // [kMatmulRowTile][blocks]: 128 · scale · Σ(q - 8)
-};
-
-// Unpacks `rows` (<= kMatmulRowTile) Q4_0 rows starting at r into `out` (AVX2).
-void pack_q4_rows_avx2(const MatmulProblem& p, int64_t r, int rows, PackedQ4Tile& out);
-
-// The Q4_0 prefill GEMM with AVX-512 VNNI dot products (matmul_vnni.cpp); call only when
-// vnni_supported(). Same results as the AVX2 GEMM up to float summation order.
-void q4_gemm_vnni(const MatmulProblem& p, int64_t r0, int64_t r1);
+// The quantized (Q8_0, Q4_0) rows with AVX-512 VNNI dot products (matmul_vnni.cpp); call only when
+// vnni_supported(). Bit-identical to the AVX2 kernels (see the batch-invariance note in quant.h).
+void quant_rows_vnni(const MatmulProblem& p, int64_t r0, int64_t r1);
+// Whether the VNNI kernels are in use: the CPU has AVX512VL + AVX512VNNI and neither
+// GEMMA4_KERNELS=avx2 nor set_vnni_enabled(false) turned them off.
 bool vnni_supported();
-
-// The calling thread's pack buffer, sized for `blocks` blocks per row. Lives in matmul.cpp so no
-// std::vector code is instantiated inside the AVX2 translation unit.
-PackedQ4Tile& packed_q4_scratch(int64_t blocks);
+// Turns the VNNI kernels on or off (off, or a CPU without VNNI: the AVX2 kernels); returns the
+// previous state. For tests and comparisons; not while other threads run kernels.
+bool set_vnni_enabled(bool on);
 
 }  // namespace gemma4

@@ -13,8 +13,14 @@
 //
 // Activations (what the quantized matmuls multiply with): every activation row is quantized once
 // per matmul call to int8 blocks of 32 with a float32 scale (d = max|x| / 127, q = round-to-even(x / d)).
-// Both kernel paths produce bit-identical quantized activations and exact integer block dot products,
-// so they only differ in the float summation order.
+// Both kernel paths produce bit-identical quantized activations and exact integer block dot products.
+//
+// Batch invariance: the SIMD kernels (AVX2 and AVX-512 VNNI alike) compute every (weight row,
+// activation row) output with one fixed sequence of float operations, whatever the batch size, the
+// row's place in the batch, the row tile or the thread split: per block b, eight exact int32 lane
+// sums s_k = Σ_{e=4k..4k+3} w_e·a_e, then acc_k = fma(float(s_k), d_w(b)·d_a(b), acc_k) in block
+// order, then the fixed horizontal sum of the eight lanes (simd::hsum). The portable path uses one
+// scalar accumulator per output in block order. So a row's result never depends on the other rows.
 #include <cstdint>
 #include <vector>
 
@@ -46,22 +52,22 @@ struct QuantizedActivations {
   int64_t blocks = 0;                 // per row
   std::vector<float> scales;          // [rows][blocks]
   std::vector<int8_t> quants;         // [rows][blocks][32]
-  // [rows][blocks][16]: 8 * (q[2i] + q[2i + 1]); lets the Q4_0 kernels multiply the unsigned
-  // nibbles q directly and subtract the -8 offset afterwards (only filled when requested).
-  std::vector<int16_t> offset_pairs;
+  // [rows][blocks][8]: -8 · (q[4k] + q[4k+1] + q[4k+2] + q[4k+3]): lets the Q4_0 kernels multiply
+  // the unsigned nibbles q directly and add the -8 offset per int32 lane (only filled when requested).
+  std::vector<int32_t> lane_bias;
 
   const float* row_scales(int64_t r) const { return scales.data() + r * blocks; }
   const int8_t* row_quants(int64_t r) const { return quants.data() + r * blocks * 32; }
-  const int16_t* row_offset_pairs(int64_t r) const { return offset_pairs.data() + r * blocks * 16; }
+  const int32_t* row_lane_bias(int64_t r) const { return lane_bias.data() + r * blocks * 8; }
 };
 
 // Sizes `out` for rows x blocks (kept out of the AVX2 translation unit so that no std::vector code
 // is ever instantiated with AVX2 enabled).
-void resize_activations(QuantizedActivations& out, int64_t rows, int64_t blocks, bool with_offset_pairs);
+void resize_activations(QuantizedActivations& out, int64_t rows, int64_t blocks, bool with_lane_bias);
 
 // Quantizes rows x[r * stride .. + cols) for r < rows; cols must be a multiple of 32.
 void quantize_activations_portable(const float* x, int64_t rows, int64_t stride, int64_t cols,
-                                   bool with_offset_pairs, QuantizedActivations& out);
+                                   bool with_lane_bias, QuantizedActivations& out);
 
 // Exact integer dot products of one weight block with one activation block.
 int32_t dot_block_q8_0(const BlockQ8_0& w, const int8_t* a);

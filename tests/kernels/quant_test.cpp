@@ -136,7 +136,7 @@ TEST(ActivationQuantization, BothPathsAreBitIdentical) {
   quantize_activations_avx2(x.data(), rows, stride, cols, true, b);
   EXPECT_EQ(a.scales, b.scales);
   EXPECT_EQ(a.quants, b.quants);
-  EXPECT_EQ(a.offset_pairs, b.offset_pairs);
+  EXPECT_EQ(a.lane_bias, b.lane_bias);
   for (int8_t q : a.quants) ASSERT_GE(q, -127);
 }
 
@@ -148,7 +148,8 @@ TEST(ActivationQuantization, RoundsToNearestWithinHalfAStep) {
     const float d = a.scales[i / 32];
     ASSERT_NEAR(d * a.quants[i], x[i], d * 0.5f * (1.0f + 1e-5f));
   }
-  for (int i = 0; i < 48; ++i) ASSERT_EQ(a.offset_pairs[i], 8 * (a.quants[2 * i] + a.quants[2 * i + 1]));
+  for (int k = 0; k < 24; ++k)
+    ASSERT_EQ(a.lane_bias[k], -8 * (a.quants[4 * k] + a.quants[4 * k + 1] + a.quants[4 * k + 2] + a.quants[4 * k + 3]));
 }
 
 TEST(ParallelConversion, IdenticalToSerialForEveryType) {
