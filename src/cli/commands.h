@@ -11,5 +11,7 @@ void add_bench_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_render_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+void add_pull_command(CLI::App& app);
 
 }  // namespace gemma4::cli
