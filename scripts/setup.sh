@@ -19,4 +19,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# The server's end-to-end tests drive `gemma4 serve` with the official `openai` npm client, pinned
+# by tests/server/node/package-lock.json (reinstalled only when the lockfile changes).
+command -v npm >/dev/null || { echo "setup: node >= 18 and npm are needed for the server tests" >&2; exit 1; }
+node_tests="$(dirname "$0")/../tests/server/node"
+if [ ! -f "$node_tests/node_modules/.package-lock.json" ] || [ "$node_tests/package-lock.json" -nt "$node_tests/node_modules/.package-lock.json" ]; then
+  (cd "$node_tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "setup: all dependencies present"

@@ -1,7 +1,9 @@
 #include "server/http_server.h"
 
 #include <chrono>
+#include <atomic>
 #include <cstdio>
+#include <thread>
 
 #include "gemma4/error.h"
 #include "server/completion_routes.h"
@@ -84,6 +86,7 @@ struct HttpServer::Impl {
   ServerState state;
   httplib::Server http;
   int port = -1;
+  std::atomic<bool> serving{false}, stop_requested{false};
 };
 
 void HttpServer::Impl::install() {
@@ -169,7 +172,11 @@ int HttpServer::bind() {
   return impl_->port;
 }
 
-void HttpServer::serve() { impl_->http.listen_after_bind(); }
+void HttpServer::serve() {
+  impl_->serving = true;
+  if (!impl_->stop_requested) impl_->http.listen_after_bind();
+  impl_->serving = false;
+}
 
 void HttpServer::set_backend(std::shared_ptr<Backend> backend) { impl_->state.set_backend(std::move(backend)); }
 
@@ -178,7 +185,10 @@ void HttpServer::begin_shutdown() { impl_->state.shutting_down = true; }
 int64_t HttpServer::in_flight() const { return impl_->state.in_flight; }
 
 void HttpServer::stop() {
-  if (impl_->http.is_running() || impl_->port >= 0) impl_->http.stop();
+  impl_->stop_requested = true;
+  // httplib's stop() does nothing until listening has begun: wait out a serve() just starting.
+  while (impl_->serving && !impl_->http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  impl_->http.stop();
 }
 
 }  // namespace gemma4::server
