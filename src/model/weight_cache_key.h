@@ -1,7 +1,7 @@
 #pragma once
 // What a converted-weight cache file was built from, as text: the weight type, the engine's
 // weight layout version, and for config.json and every safetensors file (or shard) its size,
-// modification time and a hash of its header. Any change to the checkpoint, the weight type or
+// modification time, inode, a hash of its header and a hash of 16 slices of its data. Any change to the checkpoint, the weight type or
 // the packing code gives another key.
 #include <cstdint>
 #include <filesystem>
