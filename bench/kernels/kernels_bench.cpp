@@ -1,6 +1,8 @@
 // Kernel micro-benchmarks on Gemma 4 E2B shapes: GEMV (decode, n = 1) and GEMM (prefill,
 // n = 128 / 512) per weight type, reporting weight-streaming GB/s and GFLOP/s, next to a
-// memory-read probe run with the same threads; plus rms_norm, softmax and attention dots.
+// memory-read probe run with the same threads, and the int8 multiply-add peak (a register-only
+// maddubs / vpdpbusd loop) next to each quantized matmul's achieved G MAC/s; few-row batches
+// (n = 2..8, batched decode) on the LM head; plus rms_norm, softmax and attention dots.
 //
 //   build/bench/kernels_bench --benchmark_min_time=0.2s --benchmark_filter=...
 //   GEMMA4_KERNELS=scalar build/bench/kernels_bench ...   (portable path)
@@ -14,12 +16,17 @@
 #include <vector>
 
 #include "kernels/cpu_dispatch.h"
+#include "kernels/matmul_kernels.h"
 #include "kernels/kv_ops.h"
 #include "kernels/matmul.h"
 #include "kernels/numeric.h"
 #include "kernels/ops.h"
 #include "kernels/thread_pool.h"
 #include "kernels/weight_matrix.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace gemma4 {
 namespace {
@@ -73,6 +80,89 @@ void BM_Matmul(benchmark::State& state, WeightType type, int64_t rows, int64_t c
                                               benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * rows * cols * n / 1e9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GMAC/s"] = benchmark::Counter(1.0 * rows * cols * n / 1e9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// ---- int8 multiply-add peak: register-only loops, 12 independent accumulators per thread ----
+
+constexpr int64_t kPeakIterations = 1 << 20;
+
+#if defined(__x86_64__)
+// Each step feeds the accumulator back as the signed operand, so nothing can be hoisted out of the
+// loop; 12 chains hide the latency, so the loop runs at the instructions' throughput.
+__attribute__((target("avx2"))) int64_t peak_maddubs(int64_t iterations) {
+  __m256i acc[12];
+  for (int k = 0; k < 12; ++k) acc[k] = _mm256_set1_epi32(k);
+  const __m256i a = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  for (int64_t i = 0; i < iterations; ++i) {
+    for (int k = 0; k < 12; ++k) {
+      // The AVX2 kernels' sequence: u8·s8 pairs to int16, pairs to int32, accumulate.
+      acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(a, acc[k]), ones));
+    }
+  }
+  int64_t sum = 0;
+  for (int k = 0; k < 12; ++k) sum += _mm256_extract_epi32(acc[k], 0);
+  return sum;
+}
+
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) int64_t peak_dpbusd_256(int64_t iterations) {
+  __m256i acc[12];
+  for (int k = 0; k < 12; ++k) acc[k] = _mm256_set1_epi32(k);
+  const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2);
+  for (int64_t i = 0; i < iterations; ++i)
+    for (int k = 0; k < 12; ++k) acc[k] = _mm256_dpbusd_epi32(acc[k], a, b);
+  int64_t sum = 0;
+  for (int k = 0; k < 12; ++k) sum += _mm256_extract_epi32(acc[k], 0);
+  return sum;
+}
+
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) int64_t peak_dpbusd_512(int64_t iterations) {
+  __m512i acc[12];
+  for (int k = 0; k < 12; ++k) acc[k] = _mm512_set1_epi32(k);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  for (int64_t i = 0; i < iterations; ++i)
+    for (int k = 0; k < 12; ++k) acc[k] = _mm512_dpbusd_epi32(acc[k], a, b);
+  int64_t sum = 0;
+  for (int k = 0; k < 12; ++k) {
+    int32_t lanes[16];
+    _mm512_storeu_si512(lanes, acc[k]);
+    sum += lanes[0];
+  }
+  return sum;
+}
+#endif
+
+// kind: 0 = AVX2 maddubs (32 MACs per op pair), 1 = 256-bit vpdpbusd (32), 2 = 512-bit (64).
+void BM_Int8Peak(benchmark::State& state, int kind, int threads) {
+#if defined(__x86_64__)
+  if (kind == 0 && !kernel_path_supported(KernelPath::Avx2)) {
+    state.SkipWithError("no AVX2");
+    return;
+  }
+  if (kind > 0 && !(__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))) {
+    state.SkipWithError("no AVX-512 VNNI");
+    return;
+  }
+  ThreadPool& pool = pool_with(threads);
+  std::vector<int64_t> sink(threads * 8);
+  for (auto _ : state) {
+    pool.run(threads, [&](int64_t, int thread) {
+      const int64_t v = kind == 0 ? peak_maddubs(kPeakIterations)
+                        : kind == 1 ? peak_dpbusd_256(kPeakIterations)
+                                    : peak_dpbusd_512(kPeakIterations);
+      sink[thread * 8] += v;
+    });
+  }
+  benchmark::DoNotOptimize(sink.data());
+  const double macs_per_op = kind == 2 ? 64 : 32;
+  state.counters["GMAC/s"] = benchmark::Counter(12.0 * kPeakIterations * macs_per_op * threads / 1e9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+#else
+  state.SkipWithError("x86-64 only");
+  (void)kind;
+  (void)threads;
+#endif
 }
 
 // Streams a 1 GiB buffer with the same pool and chunking as a GEMV: the bandwidth ceiling.
@@ -190,6 +280,12 @@ void register_all() {
     const std::string t = "/threads:" + std::to_string(threads);
     benchmark::RegisterBenchmark(("MemoryRead_1GiB" + t).c_str(), BM_MemoryRead, threads)->UseRealTime();
     benchmark::RegisterBenchmark(("ForkJoin" + t).c_str(), BM_ForkJoin, threads)->UseRealTime();
+    const char* peak_names[] = {"Int8Peak/avx2_maddubs", "Int8Peak/vpdpbusd_256", "Int8Peak/vpdpbusd_512"};
+    for (int kind = 0; kind < 3; ++kind) {
+      benchmark::RegisterBenchmark((peak_names[kind] + t).c_str(), BM_Int8Peak, kind, threads)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
     for (WeightType type : types) {
       const std::string tn(weight_type_name(type));
       for (const Shape& s : shapes) {
@@ -201,10 +297,13 @@ void register_all() {
         }
       }
       if (type != WeightType::F32) {  // the f32 LM head would need 1.6 GB
-        benchmark::RegisterBenchmark(("Matmul/" + tn + "/lm_head_262144x1536/n:1" + t).c_str(), BM_Matmul, type,
-                                     262144, 1536, 1, threads)
-            ->UseRealTime()
-            ->Unit(benchmark::kMicrosecond);
+        // n = 2..8: batched decode, which should cost little more than n = 1 (one weight pass).
+        for (int64_t n : {1, 2, 4, 8}) {
+          benchmark::RegisterBenchmark(("Matmul/" + tn + "/lm_head_262144x1536/n:" + std::to_string(n) + t).c_str(),
+                                       BM_Matmul, type, 262144, 1536, n, threads)
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
       }
     }
     for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0}) {
@@ -231,6 +330,7 @@ void register_all() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("kernel_path", std::string(gemma4::kernel_path_name(gemma4::active_kernel_path())));
+  benchmark::AddCustomContext("vnni", gemma4::vnni_supported() ? "on" : "off");
   gemma4::register_all();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -67,8 +67,9 @@ struct LoadF16 {
 
 // R weight rows × T activation rows, all columns. The weight vectors are converted once and
 // reused across the T activation rows held in accumulators.
+// `prefetch`: this tile is the first pass over its weight rows (later token tiles find them cached).
 template <class Load, int R, int T>
-void float_tile(const MatmulProblem& p, int64_t r, int64_t t) {
+void float_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
   const int64_t cols = p.w->cols;
   const char* wbase = static_cast<const char*>(p.w->data);
   const void* wrow[R];
@@ -80,7 +81,7 @@ void float_tile(const MatmulProblem& p, int64_t r, int64_t t) {
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
   int64_t c = 0;
   for (; c + 8 <= cols; c += 8) {
-    if constexpr (T == 1) {  // decode: see quant_tile
+    if (prefetch) {  // see quant_tile
       if ((c * Load::kBytes) % 64 == 0)
         for (int i = 0; i < R; ++i)
           _mm_prefetch(static_cast<const char*>(wrow[i]) + c * Load::kBytes + kPrefetchBytes, _MM_HINT_T0);
@@ -158,7 +159,7 @@ inline __m256 row_scales(const Block* const* rows, int64_t b) {
 // R weight rows × T activation rows, all blocks, with the arithmetic of quant.h's batch-invariance
 // note (the VNNI kernels in matmul_vnni.cpp do the same float operations).
 template <class Q, int R, int T>
-void quant_tile(const MatmulProblem& p, int64_t r, int64_t t) {
+void quant_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
   using Block = typename Q::Block;
   const int64_t blocks = p.w->cols / 32;
   const Block* wrow[R];
@@ -175,9 +176,9 @@ void quant_tile(const MatmulProblem& p, int64_t r, int64_t t) {
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    // In decode every weight byte is read once, straight from DRAM: asking for the bytes a few
+    // On the first pass every weight byte comes straight from DRAM: asking for the bytes a few
     // cache lines ahead keeps more misses in flight than the hardware prefetcher alone.
-    if constexpr (T == 1) {
+    if (prefetch) {
       for (int i = 0; i < R; ++i)
         _mm_prefetch(reinterpret_cast<const char*>(wrow[i] + b) + kPrefetchBytes, _MM_HINT_T0);
     }
@@ -207,13 +208,13 @@ void rows_by_tokens(const MatmulProblem& p, int64_t r0, int64_t r1, int64_t t0, 
   int64_t r = r0;
   for (; r + kMatmulRowTile <= r1; r += kMatmulRowTile) {
     int64_t t = t0;
-    for (; t + T <= t1; t += T) Tile<kMatmulRowTile, T>::run(p, r, t);
-    for (; t < t1; ++t) Tile<kMatmulRowTile, 1>::run(p, r, t);
+    for (; t + T <= t1; t += T) Tile<kMatmulRowTile, T>::run(p, r, t, t == t0);
+    for (; t < t1; ++t) Tile<kMatmulRowTile, 1>::run(p, r, t, t == t0);
   }
   for (; r < r1; ++r) {
     int64_t t = t0;
-    for (; t + T <= t1; t += T) Tile<1, T>::run(p, r, t);
-    for (; t < t1; ++t) Tile<1, 1>::run(p, r, t);
+    for (; t + T <= t1; t += T) Tile<1, T>::run(p, r, t, t == t0);
+    for (; t < t1; ++t) Tile<1, 1>::run(p, r, t, t == t0);
   }
 }
 
@@ -221,14 +222,18 @@ template <class Load>
 struct FloatTile {
   template <int R, int T>
   struct Of {
-    static void run(const MatmulProblem& p, int64_t r, int64_t t) { float_tile<Load, R, T>(p, r, t); }
+    static void run(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
+      float_tile<Load, R, T>(p, r, t, prefetch);
+    }
   };
 };
 template <class Q>
 struct QuantTile {
   template <int R, int T>
   struct Of {
-    static void run(const MatmulProblem& p, int64_t r, int64_t t) { quant_tile<Q, R, T>(p, r, t); }
+    static void run(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
+      quant_tile<Q, R, T>(p, r, t, prefetch);
+    }
   };
 };
 

@@ -94,8 +94,9 @@ inline __m256 row_scales(const Block* const* rows, int64_t b) {
 }
 
 // R weight rows × T activation rows, all blocks: the float operations of the AVX2 quant_tile.
+// `prefetch`: this tile is the first pass over its weight rows (later token tiles find them cached).
 template <class Q, int R, int T>
-void tile(const MatmulProblem& p, int64_t r, int64_t t) {
+void tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
   using Block = typename Q::Block;
   const int64_t blocks = p.w->cols / 32;
   const Block* wrow[R];
@@ -112,7 +113,7 @@ void tile(const MatmulProblem& p, int64_t r, int64_t t) {
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    if constexpr (T == 1) {
+    if (prefetch) {
       for (int i = 0; i < R; ++i)
         _mm_prefetch(reinterpret_cast<const char*>(wrow[i] + b) + kPrefetchBytes, _MM_HINT_T0);
     }
@@ -136,11 +137,11 @@ void tile(const MatmulProblem& p, int64_t r, int64_t t) {
 template <class Q, int R>
 void tokens(const MatmulProblem& p, int64_t r, int64_t t0, int64_t t1) {
   int64_t t = t0;
-  for (; t + kTokenTile <= t1; t += kTokenTile) tile<Q, R, kTokenTile>(p, r, t);
+  for (; t + kTokenTile <= t1; t += kTokenTile) tile<Q, R, kTokenTile>(p, r, t, t == t0);
   switch (t1 - t) {
-    case 3: tile<Q, R, 3>(p, r, t); break;
-    case 2: tile<Q, R, 2>(p, r, t); break;
-    case 1: tile<Q, R, 1>(p, r, t); break;
+    case 3: tile<Q, R, 3>(p, r, t, t == t0); break;
+    case 2: tile<Q, R, 2>(p, r, t, t == t0); break;
+    case 1: tile<Q, R, 1>(p, r, t, t == t0); break;
     default: break;
   }
 }
