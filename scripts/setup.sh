@@ -9,6 +9,8 @@ packages=(
   python3 python3-numpy
   clang libclang-rt-14-dev
 )
+# node >= 18 and npm run the server's end-to-end tests (Debian's when the machine has none).
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,7 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The server's end-to-end tests drive `gemma4 serve` with the official `openai` npm client, pinned
 # by tests/server/node/package-lock.json (reinstalled only when the lockfile changes).
-command -v npm >/dev/null || { echo "setup: node >= 18 and npm are needed for the server tests" >&2; exit 1; }
 node_tests="$(dirname "$0")/../tests/server/node"
 if [ ! -f "$node_tests/node_modules/.package-lock.json" ] || [ "$node_tests/package-lock.json" -nt "$node_tests/node_modules/.package-lock.json" ]; then
   (cd "$node_tests" && npm ci --no-audit --no-fund --loglevel=error)

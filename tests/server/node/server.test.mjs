@@ -248,6 +248,33 @@ describe('gemma4 serve on tiny-a', () => {
     assert.equal(text, r.choices[0].text);
   });
 
+  test('tools: a conversation with calls and results renders; a forced call comes back well-formed', async () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+    // OpenAI clients send earlier calls' arguments as JSON strings; the template needs objects.
+    const messages = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"temperature": 18}' },
+    ];
+    const after = await server.client.chat.completions.create({ model: MODEL, messages, tools, max_tokens: 4, temperature: 0,
+                                                                reasoning_effort: 'high' });
+    assert.equal(after.object, 'chat.completion');
+    // A named tool_choice makes the answer open with that call. tiny-a then writes random text,
+    // which is either a call (arguments as a JSON string) or, unparsable, shown verbatim as content.
+    const forced = await server.client.chat.completions.create({ model: MODEL, messages: user('Weather in Oslo?'), tools,
+      tool_choice: { type: 'function', function: { name: 'get_weather' } }, max_tokens: 12, temperature: 0 });
+    const choice = forced.choices[0];
+    if (choice.message.tool_calls) {
+      assert.equal(choice.finish_reason, 'tool_calls');
+      assert.equal(choice.message.tool_calls[0].function.name, 'get_weather');
+      assert.equal(typeof JSON.parse(choice.message.tool_calls[0].function.arguments), 'object');
+    } else {
+      assert.ok(choice.message.content.startsWith('<|tool_call>call:get_weather{'), choice.message.content);
+    }
+  });
+
   test('tokenize and detokenize round-trip', async () => {
     const post = (p, body) => fetch(`${server.url}${p}`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
     const { tokens } = await post('/tokenize', { content: 'Hello world' });
