@@ -49,12 +49,12 @@ void AnswerPrinter::print(const std::vector<OutputEvent>& events) {
   }
 }
 
-std::string speed_summary(const GenerateResult& r) {
-  int64_t fed = r.prompt_tokens - r.cached_prompt_tokens;
+std::string speed_summary(const RequestResult& r) {
+  int64_t fed = r.prompt_tokens - r.cached_tokens;
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "prompt %lld tokens (%lld cached) in %.2f s, %.1f tok/s | %lld tokens in %.2f s, %.1f tok/s | %s",
-                static_cast<long long>(r.prompt_tokens), static_cast<long long>(r.cached_prompt_tokens),
+                static_cast<long long>(r.prompt_tokens), static_cast<long long>(r.cached_tokens),
                 r.prefill_seconds, r.prefill_seconds > 0 ? fed / r.prefill_seconds : 0.0,
                 static_cast<long long>(r.completion_tokens), r.decode_seconds,
                 r.decode_seconds > 0 ? r.completion_tokens / r.decode_seconds : 0.0, finish_reason_name(r.finish));

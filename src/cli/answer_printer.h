@@ -3,7 +3,7 @@
 // stderr, dimmed on a terminal) so that stdout holds only the answer.
 #include <string>
 
-#include "gemma4/generate.h"
+#include "gemma4/engine.h"
 #include "gemma4/output_parser.h"
 
 namespace gemma4::cli {
@@ -25,6 +25,6 @@ class AnswerPrinter {
 };
 
 // "prompt 24 tokens (0 cached) in 0.10 s, 240 tok/s | 32 tokens in 0.5 s, 64 tok/s | stop"
-std::string speed_summary(const GenerateResult& r);
+std::string speed_summary(const RequestResult& r);
 
 }  // namespace gemma4::cli

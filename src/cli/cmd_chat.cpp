@@ -33,6 +33,36 @@ const char* kHelp =
     "          /think on|off, /stats, /help, /quit (or Ctrl-D). Ctrl-C stops the current answer.\n";
 
 }  // namespace
+nlohmann::json conversation(const std::string& system, const nlohmann::json& history, const std::string& line) {
+  nlohmann::json messages = nlohmann::json::array();
+  if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
+  for (const auto& m : history) messages.push_back(m);
+  messages.push_back({{"role", "user"}, {"content", line}});
+  return messages;
+}
+
+// The conversation's prompt, leaving room for an answer: when the context is full the oldest
+// turns are dropped (the system prompt stays) and stderr says so.
+std::vector<int32_t> prompt_that_fits(const Engine& engine, const std::string& system, nlohmann::json& history,
+                                      const std::string& line, const ChatOptions& co, const GenerationFlags& f) {
+  const int64_t room = std::min<int64_t>(f.max_tokens, f.ctx / 4);
+  int dropped = 0;
+  while (true) {
+    std::vector<int32_t> prompt = engine.encode_chat(conversation(system, history, line), nullptr, co);
+    const int64_t n = static_cast<int64_t>(prompt.size());
+    if (n + room <= f.ctx || (history.empty() && n < f.ctx)) {
+      if (dropped > 0)
+        std::fprintf(stderr, "(context full: dropped the %d oldest turn%s to make room)\n", dropped, dropped == 1 ? "" : "s");
+      return prompt;
+    }
+    if (history.empty())
+      throw Error("this message needs " + std::to_string(n) + " tokens with the system prompt, but the context holds " +
+                  std::to_string(f.ctx) + " (start gemma4 chat with a larger --ctx)");
+    history.erase(history.begin(), history.begin() + std::min<size_t>(2, history.size()));
+    ++dropped;
+  }
+}
+
 
 void add_chat_command(CLI::App& app) {
   auto flags = std::make_shared<GenerationFlags>();
@@ -41,15 +71,15 @@ void add_chat_command(CLI::App& app) {
   cmd->callback([flags] {
     GenerationFlags& f = *flags;
     LoadedModel lm = load_for_generation(f);
-    Session session(lm.model, make_session_options(f));
-    GenerateRequest base = make_request(f, lm.defaults);
+    Engine& engine = *lm.engine;
+    Request base = make_request(f, engine.defaults());
     const bool interactive = isatty(STDIN_FILENO);
     install_sigint_handler();
 
     std::string system = f.system;
     bool thinking = f.thinking;
     nlohmann::json history = nlohmann::json::array();
-    GenerateResult last;
+    RequestResult last;
     bool have_last = false;
     if (interactive) std::fprintf(stderr, "gemma4 chat: %s (%s). %s", f.model.c_str(), f.dtype.c_str(), kHelp);
 
@@ -80,8 +110,11 @@ void add_chat_command(CLI::App& app) {
             std::puts("usage: /think on|off");
           }
         } else if (word == "/stats") {
-          std::printf("context: %lld of %lld tokens cached\n", static_cast<long long>(session.length()),
-                      static_cast<long long>(session.max_context()));
+          const EngineStats st = engine.stats();
+          std::printf("context: %lld of %lld tokens | KV cache: %lld of %lld blocks in use, %lld holding reusable prefixes\n",
+                      static_cast<long long>(have_last ? last.prompt_tokens + last.completion_tokens : 0),
+                      static_cast<long long>(f.ctx), static_cast<long long>(st.kv_blocks_used),
+                      static_cast<long long>(st.kv_blocks_total), static_cast<long long>(st.kv_blocks_cached));
           if (have_last) std::printf("last answer: %s\n", speed_summary(last).c_str());
         } else if (word == "/help") {
           std::fputs(kHelp, stdout);
@@ -92,26 +125,26 @@ void add_chat_command(CLI::App& app) {
         continue;
       }
 
-      nlohmann::json messages = nlohmann::json::array();
-      if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
-      for (const auto& m : history) messages.push_back(m);
-      messages.push_back({{"role", "user"}, {"content", line}});
       ChatOptions co;
       co.enable_thinking = thinking;
-      GenerateRequest request = base;
-      request.prompt = lm.tokenizer.encode(render_chat(messages, nullptr, co));
+      Request request = base;
+      try {
+        request.prompt = prompt_that_fits(engine, system, history, line, co, f);
+      } catch (const Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        continue;
+      }
 
       g_interrupted = false;
       AnswerPrinter printer;
       try {
-        last = generate(session, lm.tokenizer, request, [&](const StreamEvent& e) {
+        last = engine.generate(request, [&](const TokenEvent& e) {
           printer.on_text(e.text);
           return !g_interrupted.load();
         });
       } catch (const Error& e) {
         printer.finish();
-        std::printf("error: %s\n", e.what());
-        std::fflush(stdout);
+        std::fprintf(stderr, "error: %s\n", e.what());
         continue;
       }
       printer.finish();

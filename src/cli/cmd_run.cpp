@@ -23,15 +23,15 @@ void add_run_command(CLI::App& app) {
     const GenerationFlags& f = args->flags;
     LoadedModel lm = load_for_generation(f);
     nlohmann::json messages = nlohmann::json::array();
+    Engine& engine = *lm.engine;
     if (!f.system.empty()) messages.push_back({{"role", "system"}, {"content", f.system}});
     messages.push_back({{"role", "user"}, {"content", args->prompt}});
     ChatOptions co;
     co.enable_thinking = f.thinking;
-    GenerateRequest request = make_request(f, lm.defaults);
-    request.prompt = lm.tokenizer.encode(render_chat(messages, nullptr, co));
-    Session session(lm.model, make_session_options(f));
+    Request request = make_request(f, engine.defaults());
+    request.prompt = engine.encode_chat(messages, nullptr, co);
     AnswerPrinter printer;
-    GenerateResult result = generate(session, lm.tokenizer, request, [&](const StreamEvent& e) {
+    RequestResult result = generate_or_explain(engine, std::move(request), [&](const TokenEvent& e) {
       printer.on_text(e.text);
       return true;
     });

@@ -6,6 +6,7 @@ namespace gemma4::cli {
 
 void add_logits_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_batch_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_synth_command(CLI::App& app);

@@ -42,31 +42,43 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("--stop", f.stop, "Stop string (repeatable); not included in the output");
 }
 
-LoadedModel load_for_generation(const GenerationFlags& f) {
+LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t max_queue) {
   const bool tty = isatty(STDERR_FILENO);
-  Tokenizer tokenizer = Tokenizer::load(f.model);
-  GenerationDefaults defaults = load_generation_config(f.model);
-  ModelOptions mo;
-  mo.dtype = f.dtype;
-  mo.threads = f.threads;
+  EngineOptions eo;
+  eo.dtype = f.dtype;
+  eo.kv_type = f.kv_type;
+  eo.threads = f.threads;
+  eo.max_context = f.ctx;
+  eo.parallel = parallel;
+  eo.max_queue = max_queue;
   int last_percent = -1;
-  mo.progress = [&](double fraction) {
+  eo.progress = [&](double fraction) {
     int percent = static_cast<int>(fraction * 100);
     if (percent == last_percent || !tty) return;
     last_percent = percent;
     std::fprintf(stderr, "\rloading %s (%s): %3d%%", f.model.c_str(), f.dtype.c_str(), percent);
     std::fflush(stderr);
   };
-  auto model = Model::load(f.model, mo);
+  std::shared_ptr<Engine> engine;
+  try {
+    engine = Engine::open(f.model, eo);
+  } catch (const EngineError& e) {
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    if (e.kind() == ErrorKind::BadRequest && f.ctx > 0 && std::string(e.what()).find("max_position_embeddings") != std::string::npos)
+      throw Error(std::string(e.what()) + " (lower --ctx)");
+    throw;
+  }
   if (tty) std::fprintf(stderr, "\r\033[K");
+  for (const auto& w : engine->warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  const Model& model = *engine->model();
   if (f.verbose)
     std::fprintf(stderr, "loaded %s as %s in %.2f s (%.1f MiB of weights, %d threads)\n", f.model.c_str(),
-                 f.dtype.c_str(), model->load_seconds(), model->weight_bytes() / 1048576.0, model->threads());
-  return {std::move(model), std::move(tokenizer), std::move(defaults)};
+                 f.dtype.c_str(), model.load_seconds(), model.weight_bytes() / 1048576.0, model.threads());
+  return {std::move(engine)};
 }
 
-GenerateRequest make_request(const GenerationFlags& f, const GenerationDefaults& defaults) {
-  GenerateRequest r;
+Request make_request(const GenerationFlags& f, const GenerationDefaults& defaults) {
+  Request r;
   r.sampling = defaults.sampling;
   if (f.temperature_opt->count()) r.sampling.temperature = f.temperature;
   if (f.top_k_opt->count()) r.sampling.top_k = f.top_k;
@@ -95,14 +107,17 @@ GenerateRequest make_request(const GenerationFlags& f, const GenerationDefaults&
   r.max_tokens = f.max_tokens;
   r.stop_token_ids = defaults.stop_token_ids;
   r.stop_strings = f.stop;
+  r.tag = "cli";
   return r;
 }
 
-SessionOptions make_session_options(const GenerationFlags& f) {
-  SessionOptions so;
-  so.max_context = f.ctx;
-  so.kv_type = f.kv_type;
-  return so;
+RequestResult generate_or_explain(Engine& engine, Request request, TokenCallback on_token) {
+  try {
+    return engine.generate(std::move(request), std::move(on_token));
+  } catch (const EngineError& e) {
+    if (e.kind() == ErrorKind::ContextOverflow) throw Error(std::string(e.what()) + " (raise it with --ctx)");
+    throw;
+  }
 }
 
 }  // namespace gemma4::cli

@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "gemma4/generate.h"
+#include "gemma4/engine.h"
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
 #include "gemma4/tokenizer.h"
@@ -40,16 +40,17 @@ struct GenerationFlags {
 
 void add_generation_flags(CLI::App& cmd, GenerationFlags& flags);
 
-// Everything a generating command needs, loaded with progress on stderr.
+// The serving engine on the --model folder, opened with progress on stderr (`parallel`
+// requests at once, up to `max_queue` more waiting).
 struct LoadedModel {
-  std::shared_ptr<Model> model;
-  Tokenizer tokenizer;
-  GenerationDefaults defaults;
+  std::shared_ptr<Engine> engine;
 };
-LoadedModel load_for_generation(const GenerationFlags& flags);
+LoadedModel load_for_generation(const GenerationFlags& flags, int parallel = 1, int64_t max_queue = 256);
 
 // generation_config.json defaults with the command-line overrides applied.
-GenerateRequest make_request(const GenerationFlags& flags, const GenerationDefaults& defaults);
-SessionOptions make_session_options(const GenerationFlags& flags);
+Request make_request(const GenerationFlags& flags, const GenerationDefaults& defaults);
+
+// engine.generate(), with a context overflow explained in terms of the CLI's flags.
+RequestResult generate_or_explain(Engine& engine, Request request, TokenCallback on_token);
 
 }  // namespace gemma4::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   gemma4::cli::add_logits_command(app);
   gemma4::cli::add_run_command(app);
   gemma4::cli::add_chat_command(app);
+  gemma4::cli::add_batch_command(app);
   gemma4::cli::add_bench_command(app);
   gemma4::cli::add_synth_command(app);
   gemma4::cli::add_tokenize_command(app);
