@@ -236,6 +236,7 @@ bool WeightCache::save() {
 
 std::unique_ptr<ModelWeights> load_weights_cached(const fs::path& model_dir, const WeightLoadOptions& options,
                                                   const fs::path& cache_dir) {
+  if (cache_dir.empty() && env_or_empty("GEMMA4_WEIGHT_CACHE") == "off") return load_weights(model_dir, options);
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<WeightCache> cache;
   try {

@@ -59,7 +59,8 @@ class WeightCache final : public ConvertedWeightStore {
   std::vector<std::pair<std::string, WeightMatrix>> added_;
 };
 
-// load_weights() through the cache in `cache_dir` (empty: default_weight_cache_dir()).
+// load_weights() through the cache in `cache_dir` (empty: default_weight_cache_dir(), or no
+// cache at all when GEMMA4_WEIGHT_CACHE=off).
 std::unique_ptr<ModelWeights> load_weights_cached(const std::filesystem::path& model_dir,
                                                   const WeightLoadOptions& options,
                                                   const std::filesystem::path& cache_dir = {});
