@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   gemma4::cli::add_synth_command(app);
   gemma4::cli::add_tokenize_command(app);
   gemma4::cli::add_render_command(app);
+  gemma4::cli::add_serve_command(app);
   gemma4::cli::add_pull_command(app);
 
   try {
