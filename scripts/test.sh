@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds gemma4 and runs the whole test suite twice: a Release build, then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build. Usage: bash scripts/test.sh [--no-sanitize]
+# AddressSanitizer + UndefinedBehaviorSanitizer build; then the concurrency tests under
+# ThreadSanitizer and every fuzz target for 10 s. Usage: bash scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,4 +16,17 @@ if [ "${1:-}" != "--no-sanitize" ]; then
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+  # ThreadSanitizer on the concurrency tests only (thread pool, engine, server): a build of just the
+  # folders and test binaries they need keeps CI time down.
+  tsan_filter="thread_pool|engine|server"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGEMMA4_TSAN=ON -DGEMMA4_BUILD_BENCH=OFF \
+    -DGEMMA4_TEST_CONCERNS="kernels;engine;server"
+  mapfile -t tsan_tests < <(ctest --test-dir build-tsan -N -R "$tsan_filter" | sed -n 's/^ *Test *#[0-9]*: //p')
+  cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]}"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan -R "$tsan_filter" --output-on-failure -j"$jobs"
+
+  # Every libFuzzer target for a short bounded time (scripts/fuzz.sh SECONDS runs them longer).
+  FUZZ_JOBS="$jobs" bash scripts/fuzz.sh 10
 fi

@@ -51,6 +51,12 @@ class Tokenizer {
   std::shared_ptr<const TokenizerData> data_;
 };
 
+// Text from users (prompts, chat lines, request bodies) must be UTF-8. This replaces each
+// maximal invalid subsequence with U+FFFD, as Python's errors="replace", WHATWG and Rust's
+// from_utf8_lossy do, and returns the byte offset of the first invalid byte (nullopt, text
+// untouched, when it was valid). Tokenizer::encode itself keeps invalid bytes as byte tokens.
+std::optional<size_t> sanitize_utf8(std::string& text);
+
 // Streaming detokenizer: push ids one at a time and get back only text that is complete. Byte
 // tokens are held until they form a whole UTF-8 character, so the output never contains a broken
 // sequence. For valid token streams, the concatenation of all push() results and flush() equals

@@ -3,6 +3,7 @@
 // marker prefix at the end of the buffer is held back until the next chunk decides it.
 #include "gemma4/output_parser.h"
 
+#include <algorithm>
 #include <array>
 
 #include "chat/python_text.h"
@@ -66,6 +67,13 @@ size_t partial_marker_suffix(std::string_view text, const std::array<std::string
     }
   }
   return 0;
+}
+
+template <size_t N>
+constexpr size_t longest(const std::array<std::string_view, N>& markers) {
+  size_t n = 0;
+  for (const auto marker : markers) n = std::max(n, marker.size());
+  return n;
 }
 
 bool is_name_char(char c) {
@@ -189,20 +197,19 @@ void OutputParser::process(std::vector<OutputEvent>& events, bool at_end) {
     }
 
     if (state_ == State::channel_header) {
+      // The channel name ends at a newline or at a marker ("<|channel>thought<channel|>" is an
+      // empty channel), and only counts within kMaxChannelHeader bytes. Every decision depends on
+      // those bytes alone, so the result is the same however the text is split into chunks.
       const size_t newline = buffer_.find('\n');
-      const auto [marker_pos, marker] = find_first_marker(buffer_, kReasoningMarkers);
-      if (marker_pos != std::string::npos && (newline == std::string::npos || marker_pos < newline)) {
-        // "<|channel>thought<channel|>": an empty channel, or a stop inside the header.
-        buffer_.erase(0, marker_pos);
+      const size_t marker_pos = find_first_marker(buffer_, kReasoningMarkers).first;
+      const size_t name_end = std::min(newline, marker_pos);
+      if (name_end != std::string::npos && name_end <= kMaxChannelHeader) {
+        buffer_.erase(0, name_end == newline ? newline + 1 : marker_pos);
         state_ = State::reasoning;
         continue;
       }
-      if (newline != std::string::npos) {
-        buffer_.erase(0, newline + 1);  // the channel name ("thought")
-        state_ = State::reasoning;
-        continue;
-      }
-      if (buffer_.size() > kMaxChannelHeader) {
+      // No name end in range; once no marker can still complete inside it, the text is reasoning.
+      if (buffer_.size() >= kMaxChannelHeader + longest(kReasoningMarkers) || (at_end && buffer_.size() > kMaxChannelHeader)) {
         state_ = State::reasoning;
         continue;
       }

@@ -1,10 +1,13 @@
 #include "kernels/thread_pool.h"
 
 #include <algorithm>
+#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
+
+#include "gemma4/error.h"
 
 namespace gemma4 {
 
@@ -45,7 +48,13 @@ struct PoolScope {
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
+int max_threads() { return std::max(kMinThreadLimit, kThreadsPerCore * hardware_threads()); }
+
 ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
+  if (num_threads_ > max_threads())
+    throw Error("thread count " + std::to_string(num_threads) + " is above the limit of " +
+                std::to_string(max_threads()) + " on this machine (" + std::to_string(hardware_threads()) +
+                " hardware threads)");
   workers_.reserve(num_threads_ - 1);
   for (int t = 1; t < num_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
 }

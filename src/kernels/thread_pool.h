@@ -21,6 +21,7 @@ namespace gemma4 {
 
 class ThreadPool {
  public:
+  // num_threads <= 1 runs everything inline; above max_threads() throws gemma4::Error.
   explicit ThreadPool(int num_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -71,5 +72,12 @@ class ThreadPool {
 
 // Number of hardware threads, at least 1.
 int hardware_threads();
+
+// The most threads a pool may have: kThreadsPerCore x hardware_threads(), and never less than
+// kMinThreadLimit (so small machines can still test oversubscription). More threads cannot speed
+// up compute-bound work, and an unchecked count (--threads 100000) exhausts the process table.
+inline constexpr int kThreadsPerCore = 4;
+inline constexpr int kMinThreadLimit = 16;
+int max_threads();
 
 }  // namespace gemma4

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+
+#include <unistd.h>
 
 #include "gemma4/error.h"
 
@@ -20,6 +23,22 @@ uint64_t mix64(uint64_t x) {
   return x;
 }
 
+// Bytes the pool will reserve, in double so absurd sizes cannot overflow.
+double pool_bytes(const ModelConfig& config, const KvPoolOptions& o) {
+  double bytes = 0;
+  for (const LayerSpec& l : config.layers) {
+    if (l.kv_shared) continue;
+    const double blocks = static_cast<double>(l.type == AttentionType::Full ? o.full_blocks : o.sliding_blocks);
+    bytes += blocks * 2 * o.block_size * static_cast<double>(l.num_kv_heads * l.head_dim) * kv_type_size(o.type);
+  }
+  return bytes;
+}
+
+double physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
+}
+
 }  // namespace
 
 uint64_t hash_block_tokens(uint64_t parent, std::span<const int32_t> tokens) {
@@ -36,6 +55,11 @@ KvPool::KvPool(const ModelConfig& config, const KvPoolOptions& options)
   if (options.full_blocks < 0 || options.sliding_blocks < 0 || options.full_blocks > INT32_MAX ||
       options.sliding_blocks > INT32_MAX)
     throw Error("KV cache block counts must be between 0 and 2^31");
+  // A pool larger than the machine's memory can only fail (std::bad_alloc) or thrash: say so.
+  if (const double need = pool_bytes(config, options), have = physical_memory_bytes(); have > 0 && need > have)
+    throw Error("the KV cache would need " + std::to_string(static_cast<int64_t>(need / (1 << 20))) +
+                " MiB but this machine has " + std::to_string(static_cast<int64_t>(have / (1 << 20))) +
+                " MiB of memory; use a smaller context size");
   total_[0] = options.sliding_blocks;
   total_[1] = options.full_blocks;
   layers_.resize(config.num_layers);

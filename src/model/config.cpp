@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -21,19 +22,41 @@ class FieldReader {
 
   bool has(const char* key) const { return obj_.contains(key) && !obj_[key].is_null(); }
 
-  int64_t integer(const char* key, int64_t fallback) const {
+  // A JSON number that becomes a count or a size: an integer in [lo, hi]. A float is accepted only
+  // when whole and in range, so 4e9 or 1e300 is an error naming the field, never a wrapped or
+  // undefined conversion; the bounds keep absurd values from becoming absurd allocations.
+  int64_t integer(const char* key, int64_t fallback, int64_t lo, int64_t hi) const {
     if (!has(key)) return fallback;
-    const json& v = obj_[key];
-    if (v.is_number_integer() || v.is_number_unsigned()) return v.get<int64_t>();
-    if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
-      return static_cast<int64_t>(v.get<double>());
-    fail(key, "must be an integer");
+    return checked_integer(obj_[key], key, lo, hi);
+  }
+
+  int64_t checked_integer(const json& v, const std::string& name, int64_t lo, int64_t hi) const {
+    const auto out_of_range = [&] {
+      fail(name, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (got " +
+                     v.dump() + ")");
+    };
+    if (v.is_number_unsigned()) {  // nlohmann stores every non-negative integer literal as unsigned
+      if (v.get<uint64_t>() > static_cast<uint64_t>(hi) || static_cast<int64_t>(v.get<uint64_t>()) < lo) out_of_range();
+      return static_cast<int64_t>(v.get<uint64_t>());
+    }
+    if (v.is_number_integer()) {
+      const int64_t i = v.get<int64_t>();
+      if (i < lo || i > hi) out_of_range();
+      return i;
+    }
+    if (!v.is_number_float()) fail(name, "must be an integer (got " + v.dump() + ")");
+    const double d = v.get<double>();
+    if (!std::isfinite(d) || std::floor(d) != d) fail(name, "must be an integer (got " + v.dump() + ")");
+    // Both bounds are far below 2^53, so they and every whole double between them are exact.
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) out_of_range();
+    return static_cast<int64_t>(d);
   }
 
   double number(const char* key, double fallback) const {
     if (!has(key)) return fallback;
     const json& v = obj_[key];
     if (!v.is_number()) fail(key, "must be a number");
+    if (!std::isfinite(v.get<double>())) fail(key, "must be a finite number (got " + v.dump() + ")");
     return v.get<double>();
   }
 
@@ -63,17 +86,18 @@ class FieldReader {
   std::string source_;
 };
 
+constexpr int64_t kMaxTokenId = std::numeric_limits<int32_t>::max();
+
 std::vector<int32_t> token_id_list(const FieldReader& f, const char* key) {
   if (!f.has(key)) return {};
   const json& v = f.raw(key);
   std::vector<int32_t> ids;
-  if (v.is_number_integer()) {
-    ids.push_back(v.get<int32_t>());
-  } else if (v.is_array()) {
-    for (const auto& e : v) {
-      if (!e.is_number_integer()) f.fail(key, "must be an integer or a list of integers");
-      ids.push_back(e.get<int32_t>());
-    }
+  if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i)
+      ids.push_back(static_cast<int32_t>(
+          f.checked_integer(v[i], std::string(key) + "[" + std::to_string(i) + "]", 0, kMaxTokenId)));
+  } else if (v.is_number()) {
+    ids.push_back(static_cast<int32_t>(f.checked_integer(v, key, 0, kMaxTokenId)));
   } else {
     f.fail(key, "must be an integer or a list of integers");
   }
@@ -148,6 +172,16 @@ void derive_layers(ModelConfig& c, const std::string& source) {
 
 }  // namespace
 
+// Upper bounds of the size fields: far above any Gemma 4 (E2B: vocabulary 262,144, width 1,536,
+// 35 layers, head size 512, 131,072 positions) and low enough that products of them cannot
+// overflow 64 bits and a corrupt file fails here instead of in an allocation.
+constexpr int64_t kMaxVocab = int64_t{1} << 24;
+constexpr int64_t kMaxWidth = int64_t{1} << 16;
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxHeads = 1024;
+constexpr int64_t kMaxHeadDim = int64_t{1} << 14;
+constexpr int64_t kMaxPositions = std::numeric_limits<int32_t>::max();
+
 ModelConfig parse_model_config(const json& doc, const std::string& source) {
   if (!doc.is_object()) throw Error(source + ": expected a JSON object");
   ModelConfig c;
@@ -168,35 +202,36 @@ ModelConfig parse_model_config(const json& doc, const std::string& source) {
     }
   }
 
-  c.vocab_size = f.integer("vocab_size", c.vocab_size);
-  c.hidden_size = f.integer("hidden_size", c.hidden_size);
-  c.intermediate_size = f.integer("intermediate_size", c.intermediate_size);
-  c.num_layers = static_cast<int>(f.integer("num_hidden_layers", c.num_layers));
-  c.num_heads = f.integer("num_attention_heads", c.num_heads);
-  c.num_kv_heads = f.integer("num_key_value_heads", c.num_kv_heads);
-  c.head_dim = f.integer("head_dim", c.head_dim);
+  c.vocab_size = f.integer("vocab_size", c.vocab_size, 1, kMaxVocab);
+  c.hidden_size = f.integer("hidden_size", c.hidden_size, 1, kMaxWidth);
+  c.intermediate_size = f.integer("intermediate_size", c.intermediate_size, 1, kMaxWidth * 16);
+  c.num_layers = static_cast<int>(f.integer("num_hidden_layers", c.num_layers, 1, kMaxLayers));
+  c.num_heads = f.integer("num_attention_heads", c.num_heads, 1, kMaxHeads);
+  c.num_kv_heads = f.integer("num_key_value_heads", c.num_kv_heads, 1, kMaxHeads);
+  c.head_dim = f.integer("head_dim", c.head_dim, 1, kMaxHeadDim);
   // null or 0 global_head_dim: full layers use head_dim (as Gemma4TextAttention does).
-  c.global_head_dim = f.has("global_head_dim") ? f.integer("global_head_dim", 0)
+  c.global_head_dim = f.has("global_head_dim") ? f.integer("global_head_dim", 0, 0, kMaxHeadDim)
                                                : (text->contains("global_head_dim") ? 0 : 512);
   if (f.has("num_global_key_value_heads"))
-    c.num_global_kv_heads = f.integer("num_global_key_value_heads", 0);
+    c.num_global_kv_heads = f.integer("num_global_key_value_heads", 0, 1, kMaxHeads);
   c.attention_k_eq_v = f.boolean("attention_k_eq_v", false);
-  c.sliding_window = f.integer("sliding_window", c.sliding_window);
-  c.vocab_size_per_layer_input = f.integer("vocab_size_per_layer_input", c.vocab_size_per_layer_input);
+  c.sliding_window = f.integer("sliding_window", c.sliding_window, 1, kMaxPositions);
+  c.vocab_size_per_layer_input =
+      f.integer("vocab_size_per_layer_input", c.vocab_size_per_layer_input, 0, kMaxVocab);
   c.hidden_size_per_layer_input =
       text->contains("hidden_size_per_layer_input") && (*text)["hidden_size_per_layer_input"].is_null()
           ? 0
-          : f.integer("hidden_size_per_layer_input", c.hidden_size_per_layer_input);
-  c.num_kv_shared_layers = static_cast<int>(f.integer("num_kv_shared_layers", 0));
+          : f.integer("hidden_size_per_layer_input", c.hidden_size_per_layer_input, 0, kMaxWidth);
+  c.num_kv_shared_layers = static_cast<int>(f.integer("num_kv_shared_layers", 0, 0, kMaxLayers));
   c.use_double_wide_mlp = f.boolean("use_double_wide_mlp", false);
-  c.max_position_embeddings = f.integer("max_position_embeddings", c.max_position_embeddings);
+  c.max_position_embeddings = f.integer("max_position_embeddings", c.max_position_embeddings, 1, kMaxPositions);
   c.rms_norm_eps = f.number("rms_norm_eps", c.rms_norm_eps);
   c.hidden_activation = f.string("hidden_activation", c.hidden_activation);
   if (f.has("final_logit_softcapping")) c.final_logit_softcapping = f.number("final_logit_softcapping", 0);
   // The text config's own setting wins; a multimodal wrapper's top-level flag is the fallback.
   c.tie_word_embeddings = f.boolean("tie_word_embeddings", top.boolean("tie_word_embeddings", true));
-  if (f.has("bos_token_id")) c.bos_token_id = static_cast<int32_t>(f.integer("bos_token_id", 2));
-  if (f.has("pad_token_id")) c.pad_token_id = static_cast<int32_t>(f.integer("pad_token_id", 0));
+  if (f.has("bos_token_id")) c.bos_token_id = static_cast<int32_t>(f.integer("bos_token_id", 2, 0, kMaxTokenId));
+  if (f.has("pad_token_id")) c.pad_token_id = static_cast<int32_t>(f.integer("pad_token_id", 0, 0, kMaxTokenId));
   {
     auto eos = token_id_list(top, "eos_token_id");
     if (eos.empty()) eos = token_id_list(f, "eos_token_id");
@@ -214,23 +249,9 @@ ModelConfig parse_model_config(const json& doc, const std::string& source) {
     throw Error(source + ": hidden_activation '" + c.hidden_activation +
                 "' is not supported (supported: gelu_pytorch_tanh)");
 
-  auto positive = [&](const char* name, int64_t v) {
-    if (v <= 0) f.fail(name, "must be positive (got " + std::to_string(v) + ")");
-  };
-  positive("vocab_size", c.vocab_size);
-  positive("hidden_size", c.hidden_size);
-  positive("intermediate_size", c.intermediate_size);
-  positive("num_hidden_layers", c.num_layers);
-  positive("num_attention_heads", c.num_heads);
-  positive("num_key_value_heads", c.num_kv_heads);
-  positive("head_dim", c.head_dim);
-  positive("sliding_window", c.sliding_window);
-  positive("max_position_embeddings", c.max_position_embeddings);
-  if (c.global_head_dim < 0) f.fail("global_head_dim", "must not be negative");
-  if (c.num_global_kv_heads && *c.num_global_kv_heads <= 0)
-    f.fail("num_global_key_value_heads", "must be positive");
-  if (c.hidden_size_per_layer_input < 0) f.fail("hidden_size_per_layer_input", "must not be negative");
-  if (c.has_per_layer_inputs()) positive("vocab_size_per_layer_input", c.vocab_size_per_layer_input);
+  // Integer fields were range-checked as they were read; what is left are cross-field rules.
+  if (c.has_per_layer_inputs() && c.vocab_size_per_layer_input == 0)
+    f.fail("vocab_size_per_layer_input", "must be positive when hidden_size_per_layer_input is set");
   if (!(c.rms_norm_eps > 0)) f.fail("rms_norm_eps", "must be positive");
   if (c.final_logit_softcapping && !(*c.final_logit_softcapping > 0))
     f.fail("final_logit_softcapping", "must be positive or null");
@@ -271,6 +292,9 @@ ModelConfig parse_model_config(const json& doc, const std::string& source) {
 }
 
 ModelConfig load_model_config(const std::filesystem::path& model_dir) {
+  if (std::filesystem::is_regular_file(model_dir))
+    throw Error(model_dir.string() + " is a file; --model takes the model folder (with config.json, "
+                "tokenizer.json and the safetensors)");
   std::filesystem::path path = model_dir / "config.json";
   std::ifstream in(path);
   if (!in) {
@@ -283,7 +307,7 @@ ModelConfig load_model_config(const std::filesystem::path& model_dir) {
   json doc;
   try {
     doc = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     throw Error(path.string() + ": invalid JSON: " + e.what());
   }
   return parse_model_config(doc, path.string());

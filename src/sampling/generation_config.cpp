@@ -35,7 +35,7 @@ json read_json(const std::filesystem::path& file) {
   json document;
   try {
     document = json::parse(text.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     throw Error(file.string() + ": malformed JSON: " + e.what());
   }
   if (!document.is_object()) throw Error(file.string() + ": top level must be a JSON object");
@@ -134,9 +134,15 @@ GenerationDefaults load_generation_config(const std::filesystem::path& model_dir
   read_float(config, "repetition_penalty", file, params.repetition_penalty);
   if (const json* top_k = field(config, "top_k")) {
     if (!top_k->is_number_integer()) wrong_type(file, "top_k", "an integer");
-    const int64_t k = top_k->get<int64_t>();
+    if (!top_k->is_number_unsigned() && top_k->get<int64_t>() < 0)
+      throw Error(file.string() + ": field 'top_k' must be >= 0 (0 = off), got " + top_k->dump());
+    // Unsigned values above 2^63 would wrap in get<int64_t>(); they disable top-k like any huge k.
+    constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    const int64_t k = top_k->is_number_unsigned() && top_k->get<uint64_t>() > kMax
+                          ? std::numeric_limits<int64_t>::max()
+                          : top_k->get<int64_t>();
     // Anything at or beyond the int range keeps every token, exactly like "disabled".
-    params.top_k = k > std::numeric_limits<int>::max() ? 0 : static_cast<int>(std::max<int64_t>(k, 0));
+    params.top_k = k > std::numeric_limits<int>::max() ? 0 : static_cast<int>(k);
   }
   if (const json* do_sample = field(config, "do_sample")) {
     if (!do_sample->is_boolean()) wrong_type(file, "do_sample", "true or false");

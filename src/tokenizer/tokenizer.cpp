@@ -63,7 +63,12 @@ const AddedToken* match_added_token(const TokenizerData& data, std::string_view 
 Tokenizer Tokenizer::load(const std::filesystem::path& model_dir_or_tokenizer_json) {
   std::filesystem::path path = model_dir_or_tokenizer_json;
   std::error_code error;
-  if (std::filesystem::is_directory(path, error)) path /= "tokenizer.json";
+  if (std::filesystem::is_directory(path, error)) {
+    path /= "tokenizer.json";
+  } else if (std::filesystem::is_regular_file(path, error) && path.extension() != ".json") {
+    throw Error(path.string() + " is a file; --model takes the model folder (with config.json, tokenizer.json "
+                "and the safetensors)");
+  }
   if (!std::filesystem::exists(path, error)) throw Error("tokenizer file not found: " + path.string());
   const std::string text = read_file(path);
   return Tokenizer(parse_tokenizer_json(text, path.string()));
@@ -157,6 +162,26 @@ void Tokenizer::append_piece_text(int32_t id, std::string& out) const {
     start = hit + kMetaspace.size();
   }
   out.append(text.substr(start));
+}
+
+std::optional<size_t> sanitize_utf8(std::string& text) {
+  if (utf8::is_valid(text)) return std::nullopt;
+  std::optional<size_t> first_bad;
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t length = utf8::valid_char_length(text, pos);
+    if (length > 0) {
+      out.append(text, pos, length);
+      pos += length;
+      continue;
+    }
+    if (!first_bad) first_bad = pos;
+    out += utf8::kReplacementCharacter;
+    pos += utf8::invalid_run_length(text, pos);
+  }
+  text = std::move(out);
+  return first_bad;
 }
 
 }  // namespace gemma4

@@ -110,6 +110,7 @@ class JsonScanner {
     int64_t value = 0;
     const char* begin = text_.data() + pos_;
     const auto [end, error] = std::from_chars(begin, text_.data() + text_.size(), value);
+    if (error == std::errc::result_out_of_range) fail("integer out of range");
     if (error != std::errc() || end == begin) fail("expected an integer");
     if (end < text_.data() + text_.size() && (*end == '.' || *end == 'e' || *end == 'E')) {
       fail("expected an integer, found a fraction");

@@ -78,6 +78,15 @@ inline bool is_valid(std::string_view text) {
   return true;
 }
 
+// Length of the maximal subpart at text[pos] (caller checked valid_char_length == 0): the
+// longest prefix of a well-formed character found there, at least 1 byte. Each maximal subpart
+// becomes one U+FFFD (Unicode's "substitution of maximal subparts").
+inline size_t invalid_run_length(std::string_view text, size_t pos) {
+  size_t n = 1;
+  while (pos + n < text.size() && n < 4 && is_incomplete_char_prefix(text.substr(0, pos + n + 1), pos)) ++n;
+  return n;
+}
+
 // Decodes the well-formed character at text[pos] (caller checked valid_char_length > 0).
 inline char32_t decode_char(std::string_view text, size_t pos, size_t length) {
   const auto byte = [&](size_t i) { return static_cast<uint8_t>(text[pos + i]); };

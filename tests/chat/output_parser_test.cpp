@@ -133,5 +133,23 @@ TEST(OutputParser, RandomGarbageNeverCrashes) {
   }
 }
 
+// Found by fuzz/fuzz_output_parser: a channel header longer than the 64-byte limit whose end (a
+// newline or a marker) only arrives later was reasoning when streamed but dropped when parsed
+// whole. The decision now depends on the first 64 bytes alone, so every split agrees.
+TEST(OutputParser, LongChannelHeaderGivesTheSameResultHoweverItIsSplit) {
+  const std::string name(70, 't');
+  for (const std::string& text : {"<|channel>" + name + "<turn|>", "<|channel>" + name + "\nmore<channel|>done",
+                                   "<|channel>" + std::string(60, 'x') + "<channel|>answer"}) {
+    const ParsedOutput whole = parse_output(text);
+    OutputParser parser;
+    for (char c : text) parser.push(std::string_view(&c, 1));
+    parser.finish();
+    EXPECT_EQ(parser.result().reasoning, whole.reasoning) << text;
+    EXPECT_EQ(parser.result().content, whole.content) << text;
+  }
+  EXPECT_EQ(parse_output("<|channel>" + name + "<turn|>").reasoning, name);  // too long for a name
+  EXPECT_EQ(parse_output("<|channel>" + std::string(60, 'x') + "<channel|>answer").content, "answer");
+}
+
 }  // namespace
 }  // namespace gemma4

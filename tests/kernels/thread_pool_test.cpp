@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "gemma4/error.h"
+
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -13,7 +15,7 @@ namespace gemma4 {
 namespace {
 
 TEST(ThreadPool, EveryTaskRunsExactlyOnce) {
-  for (int threads : {1, 2, 3, 8, 64}) {
+  for (int threads : {1, 2, 3, 8, max_threads()}) {
     ThreadPool pool(threads);
     EXPECT_EQ(pool.size(), threads);
     for (int64_t tasks : {0, 1, 2, 5, 63, 64, 65, 1000}) {
@@ -108,6 +110,23 @@ TEST(ThreadPool, WorkersWakeAfterSleeping) {
     });
   }
   EXPECT_TRUE(worker_ran);
+}
+
+// A thread count far above the cores is refused before any thread starts (--threads 100000 once
+// started 100,000 threads and exhausted the process table).
+TEST(ThreadPool, RefusesCountsAboveTheLimit) {
+  EXPECT_GE(max_threads(), 4 * hardware_threads());
+  EXPECT_GE(max_threads(), kMinThreadLimit);
+  try {
+    ThreadPool pool(100000);
+    FAIL() << "expected gemma4::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("thread count 100000 is above the limit of " + std::to_string(max_threads())),
+              std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ThreadPool(max_threads() + 1), Error);
+  ThreadPool at_limit(max_threads());
+  EXPECT_EQ(at_limit.size(), max_threads());
 }
 
 }  // namespace

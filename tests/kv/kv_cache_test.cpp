@@ -28,6 +28,20 @@ TEST(KvPool, SizesStoragePerLayerAndSkipsSharedLayers) {
   EXPECT_EQ(pool.free_blocks(AttentionType::Sliding), 3);
 }
 
+// --ctx 2000000000 once ended in std::bad_alloc: a pool larger than the machine is a clear error.
+TEST(KvPool, RefusesAPoolLargerThanTheMachine) {
+  ModelConfig c = small_config();
+  // Full layer: 2^31 - 1 blocks x 2 x 16 slots x 16 dims x 4 bytes, about 4 TiB.
+  KvPoolOptions o{KvType::F32, 16, INT32_MAX, 1};
+  try {
+    KvPool pool(c, o);
+    FAIL() << "expected gemma4::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the KV cache would need"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("MiB of memory; use a smaller context size"), std::string::npos) << e.what();
+  }
+}
+
 TEST(KvSequence, SlidingBlocksReturnToPoolOutsideTheWindow) {
   ModelConfig c = small_config();
   KvPool pool(c, {KvType::F32, 4, 100, 100});

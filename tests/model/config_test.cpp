@@ -1,6 +1,8 @@
 // Config parsing: Hugging Face defaults and post-init rules, nested vs flat, invalid values.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "gemma4/config.h"
@@ -18,6 +20,52 @@ void expect_error(const json& doc, const std::string& fragment) {
     FAIL() << "expected an error containing '" << fragment << "'";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+// Every JSON number that becomes a count or size is range-checked before any conversion: no
+// wrap-around (4e9 layers once read as -294967296), no undefined float-to-int cast (1e300).
+TEST(Config, IntegerFieldsAreRangeCheckedBeforeConversion) {
+  expect_error(json::parse(R"({"num_hidden_layers": 4e9})"),
+               "field 'num_hidden_layers' must be an integer in [1, 1024] (got 4000000000.0)");
+  expect_error(json::parse(R"({"num_hidden_layers": 4000000000})"), "'num_hidden_layers' must be an integer in [1, 1024]");
+  expect_error(json::parse(R"({"vocab_size": 1e300})"), "field 'vocab_size' must be an integer in [1, 16777216]");
+  expect_error(json::parse(R"({"vocab_size": 18446744073709551615})"), "'vocab_size' must be an integer in");
+  expect_error(json::parse(R"({"vocab_size": -1})"), "'vocab_size' must be an integer in [1, 16777216] (got -1)");
+  expect_error(json::parse(R"({"head_dim": 64.5})"), "field 'head_dim' must be an integer (got 64.5)");
+  expect_error(json::parse(R"({"max_position_embeddings": 1e10})"), "'max_position_embeddings' must be an integer in");
+  expect_error(json::parse(R"({"sliding_window": 0})"), "'sliding_window' must be an integer in [1,");
+  expect_error(json::parse(R"({"num_kv_shared_layers": -1})"), "'num_kv_shared_layers'");
+  expect_error(json::parse(R"({"vocab_size": 0})"), "'vocab_size' must be an integer in [1, 16777216] (got 0)");
+  expect_error(json::parse(R"({"bos_token_id": 3e9})"), "'bos_token_id' must be an integer in [0, 2147483647]");
+  expect_error(json::parse(R"({"eos_token_id": [1, "x"]})"), "field 'eos_token_id[1]' must be an integer (got \"x\")");
+  expect_error(json::parse(R"({"eos_token_id": [1, 5e9]})"), "'eos_token_id[1]' must be an integer in [0, 2147483647]");
+  expect_error(json::parse(R"({"text_config": {"intermediate_size": 1e300}})"), "(text_config): field 'intermediate_size'");
+  // Whole floats inside the range are still accepted, as Python's json would give them to HF.
+  ModelConfig c = parse_model_config(json::parse(R"({"num_hidden_layers": 6.0, "eos_token_id": [1.0, 106]})"));
+  EXPECT_EQ(c.num_layers, 6);
+  EXPECT_EQ(c.eos_token_ids, (std::vector<int32_t>{1, 106}));
+}
+
+TEST(Config, NumbersBeyondDoubleAreAnErrorNamingTheFile) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "config.json") << R"({"rms_norm_eps": 1e400})";
+  try {
+    load_model_config(dir.path());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("config.json: invalid JSON"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("1e400"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, AFileInsteadOfTheFolderIsNamed) {
+  try {
+    load_model_config(testing::tiny_a_dir() / "model.safetensors");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.safetensors is a file; --model takes the model folder"),
+              std::string::npos) << e.what();
   }
 }
 
@@ -107,7 +155,7 @@ TEST(Config, RefusesUnsupportedAndInvalidConfigs) {
   expect_error({{"enable_moe_block", true}}, "enable_moe_block");
   expect_error({{"model_type", "llama"}}, "not a Gemma 4 model");
   expect_error({{"hidden_size", "64"}}, "'hidden_size' must be an integer");
-  expect_error({{"hidden_size", -4}}, "'hidden_size' must be positive");
+  expect_error({{"hidden_size", -4}}, "'hidden_size' must be an integer in [1, 65536] (got -4)");
   expect_error({{"num_hidden_layers", 3}, {"layer_types", {"sliding_attention"}}}, "layer_types");
   expect_error({{"num_hidden_layers", 2}, {"layer_types", {"sliding_attention", "global"}}}, "entry 1");
   expect_error({{"num_hidden_layers", 4}, {"num_kv_shared_layers", 4}}, "num_kv_shared_layers");

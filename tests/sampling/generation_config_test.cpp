@@ -128,6 +128,8 @@ TEST_F(ModelDir, WrongTypesNameTheField) {
   expect_error("'bos_token_id'");
   write_generation_config(R"({"temperature": 1e300})");
   expect_error("'temperature'");
+  write_generation_config(R"({"temperature": 1e400})");  // beyond double: nlohmann's out_of_range
+  expect_error("malformed JSON");
   write_generation_config(R"([1, 2])");
   expect_error("object");
 }
@@ -137,6 +139,14 @@ TEST_F(ModelDir, OutOfRangeValuesNameTheField) {
   expect_error("temperature");
   write_generation_config(R"({"repetition_penalty": 0})");
   expect_error("repetition_penalty");
+  // A negative top-k is a mistake, not a way to say "off" (that is 0).
+  write_generation_config(R"({"top_k": -5})");
+  expect_error("'top_k' must be >= 0");
+}
+
+TEST_F(ModelDir, HugeTopKMeansOffWithoutWrapping) {
+  write_generation_config(R"({"top_k": 18446744073709551615})");
+  EXPECT_EQ(load_generation_config(dir_).sampling.top_k, 0);
 }
 
 TEST_F(ModelDir, MalformedConfigJsonIsReportedWhenItIsNeeded) {

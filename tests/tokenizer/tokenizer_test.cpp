@@ -105,6 +105,46 @@ TEST(Tokenizer, InvalidUtf8InputFallsBackToBytes) {
   EXPECT_EQ(tok.encode("\xE2\x96"), Ids({238 + 0xE2, 238 + 0x96}));  // truncated character
 }
 
+// User text is made valid before it is encoded: each maximal invalid subsequence becomes one
+// U+FFFD (Python's errors="replace" / Rust's from_utf8_lossy), and the first bad offset is reported.
+TEST(SanitizeUtf8, ReplacesMaximalSubpartsAndReportsTheFirstOffset) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  std::string valid = "plain \xC3\xA9\xF0\x9F\x98\x80";
+  EXPECT_EQ(sanitize_utf8(valid), std::nullopt);
+  EXPECT_EQ(valid, "plain \xC3\xA9\xF0\x9F\x98\x80");
+
+  std::string lone = "h\xFFi";
+  EXPECT_EQ(sanitize_utf8(lone), std::optional<size_t>(1));
+  EXPECT_EQ(lone, "h" + fffd + "i");
+
+  std::string truncated = "ab\xE2\x82";  // the start of a 3-byte character: one replacement
+  EXPECT_EQ(sanitize_utf8(truncated), std::optional<size_t>(2));
+  EXPECT_EQ(truncated, "ab" + fffd);
+
+  std::string cut = "\xE2\x82x\xF0\x9F\x98!";  // two cut characters around valid bytes
+  EXPECT_EQ(sanitize_utf8(cut), std::optional<size_t>(0));
+  EXPECT_EQ(cut, fffd + "x" + fffd + "!");
+
+  std::string overlong = "\xC0\x80\xED\xA0\x80";  // overlong NUL and a surrogate: byte by byte
+  EXPECT_EQ(sanitize_utf8(overlong), std::optional<size_t>(0));
+  EXPECT_EQ(overlong, fffd + fffd + fffd + fffd + fffd);
+
+  std::string prompt = "Hi \xFF there";
+  sanitize_utf8(prompt);
+  const Tokenizer& tok = official_tokenizer();
+  EXPECT_EQ(tok.decode(tok.encode(prompt)), "Hi " + fffd + " there");
+}
+
+TEST(Tokenizer, LoadingAModelFileInsteadOfTheFolderSaysSo) {
+  try {
+    Tokenizer::load(std::string(GEMMA4_TEST_DATA) + "/tiny-a/model.safetensors");
+    FAIL() << "expected gemma4::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.safetensors is a file; --model takes the model folder"),
+              std::string::npos) << e.what();
+  }
+}
+
 TEST(Tokenizer, DecodeHandlesBytesSpecialsAndInvalidRuns) {
   const Tokenizer& tok = official_tokenizer();
   EXPECT_EQ(tok.decode(Ids({238 + 0xFF, 238 + 0x41})), "\xEF\xBF\xBD\xEF\xBF\xBD");
