@@ -1,12 +1,15 @@
 // gemma4 batch: offline generation for a JSONL file of requests, run concurrently on the serving
 // engine (continuous batching), with results written in input order (a stable contract).
 //
-//   in:  {"id": ..., "prompt": "text"} or {"id": ..., "messages": [...]}, optional max_tokens,
-//        temperature, top_k, top_p, seed, stop (string or array)
+//   in:  {"id": ..., "prompt": "text"} (one user turn), {"id": ..., "messages": [...]} (a chat) or
+//        {"id": ..., "tokens": [ids]} (raw prompt ids, no template); optional max_tokens,
+//        temperature, top_k, top_p, seed, stop (string or array), ignore_eos (generate past the
+//        model's stop tokens, for benchmarks)
 //   out: {"id", "text", "tokens", "finish_reason", "usage": {"prompt_tokens", "completion_tokens",
 //        "cached_tokens"}}; a bad line gives {"id", "error"} and an `error:` line on stderr naming
 //        its line number, the other lines still run, and the exit code is 1.
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -39,7 +42,16 @@ Request request_from_line(const json& line, const Engine& engine, const Request&
   ChatOptions co;
   co.enable_thinking = f.thinking;
   json messages;
-  if (line.contains("messages")) {
+  if (line.contains("tokens")) {
+    const json& ids = line["tokens"];
+    if (!ids.is_array() || ids.empty()) throw Error("\"tokens\" must be a non-empty array of token ids");
+    r.prompt.clear();
+    for (const auto& id : ids) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+        throw Error("\"tokens\" must hold token ids (non-negative integers)");
+      r.prompt.push_back(id.get<int32_t>());
+    }
+  } else if (line.contains("messages")) {
     messages = line["messages"];
     if (!messages.is_array() || messages.empty()) throw Error("\"messages\" must be a non-empty array");
   } else if (line.contains("prompt")) {
@@ -50,7 +62,11 @@ Request request_from_line(const json& line, const Engine& engine, const Request&
   } else {
     throw Error("the line has neither \"prompt\" nor \"messages\"");
   }
-  r.prompt = engine.encode_chat(messages, nullptr, co);
+  if (!messages.is_null()) r.prompt = engine.encode_chat(messages, nullptr, co);
+  if (line.contains("ignore_eos")) {
+    if (!line["ignore_eos"].is_boolean()) throw Error("\"ignore_eos\" must be true or false");
+    if (line["ignore_eos"].get<bool>()) r.stop_token_ids = std::vector<int32_t>{};
+  }
   auto number = [&](const char* key) -> std::optional<double> {
     if (!line.contains(key) || line[key].is_null()) return std::nullopt;
     if (!line[key].is_number()) throw Error(std::string("\"") + key + "\" must be a number");
@@ -102,7 +118,7 @@ void add_batch_command(CLI::App& app) {
   auto a = std::make_shared<BatchArgs>();
   CLI::App* cmd = app.add_subcommand("batch", "Generate answers for a JSONL file of requests, many at once");
   add_generation_flags(*cmd, a->flags);
-  cmd->add_option("--input,-i", a->input, "JSONL requests: {\"id\", \"prompt\"} or {\"id\", \"messages\"} per line")->required();
+  cmd->add_option("--input,-i", a->input, "JSONL requests: {\"id\", \"prompt\" | \"messages\" | \"tokens\"} per line")->required();
   cmd->add_option("--output,-o", a->output, "JSONL results, in input order")->required();
   cmd->add_option("--parallel,-P", a->parallel, "Requests computed at once")
       ->check(CLI::Range(1, 1024))
