@@ -1,8 +1,9 @@
-// AVX-512 VNNI kernels for the quantized weight types. vpdpbusd (here in its 256-bit AVX512VL form,
-// which keeps the core at AVX2 clocks and gives 32 vector registers for wider tiles) does the
-// u8 × s8 four-way dot product into int32 that AVX2 needs maddubs + madd for, and its accumulator
-// input adds the int32 lane bias for free. The lane sums are exact, and the float operations after
-// them are the AVX2 kernels' (quant.h, batch invariance), so both paths give the same bits.
+// AVX-512 VNNI kernels for the quantized weight types. vpdpbusd does the u8 × s8 four-way dot
+// product into int32 that AVX2 needs maddubs + madd for, and its accumulator input adds the int32
+// lane bias for free. A 512-bit register holds one block of two weight rows (rows i and i + 1 in the
+// low and high 256 bits), so every lane does exactly what the AVX2 kernel's lane does for its row:
+// the lane sums are exact and the float operations after them are the AVX2 kernels' (quant.h, batch
+// invariance), so both paths give the same bits while VNNI does twice the work per instruction.
 // Chosen at run time only when the CPU has AVX512VL + AVX512VNNI; the AVX2 path is the baseline.
 #include <algorithm>
 #include <atomic>
@@ -15,7 +16,12 @@
 #include <immintrin.h>
 
 #pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")
+// GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() as the masked-off source, which its own
+// flow analysis then reports as "used uninitialized" (a false positive in the system headers).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace gemma4 {
 
@@ -26,7 +32,11 @@ namespace {
 #endif
 constexpr int64_t kPrefetchBytes = GEMMA4_PREFETCH_BYTES;
 constexpr int64_t kTokenChunk = 64;  // activation rows kept hot in L2 while weight tiles stream
-constexpr int kTokenTile = 4;        // 4 weight rows × 4 tokens: 16 accumulators of 32 registers
+constexpr int kTokenTile = 4;        // 2 row pairs × 4 tokens: 8 accumulators of 32 registers
+#ifndef GEMMA4_VNNI_WIDE_TILE
+#define GEMMA4_VNNI_WIDE_TILE 8
+#endif
+constexpr int kWideTokenTile = GEMMA4_VNNI_WIDE_TILE;  // prefill: 16 accumulators, weights reused 8x
 
 // A private copy of simd::hsum (same operations, so the same bits): shared inline helpers compiled
 // here would carry AVX-512 encodings into a COMDAT the linker may pick for the AVX2-only units.
@@ -133,26 +143,156 @@ void tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
     for (int j = 0; j < T; ++j) p.y[(t + j) * p.y_stride + r + i] = hsum(acc[i][j]);
 }
 
-// Tokens [t0, t1) against R rows at r: full token tiles, then one tile for the remainder.
-template <class Q, int R>
+// ---- two rows per 512-bit register ----------------------------------------------------------
+
+// Both 256-bit halves of a zmm from two 256-bit values.
+inline __m512i pair(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
+struct PairQ8_0 {
+  using Block = BlockQ8_0;
+  using Single = VnniQ8_0;
+  struct Weights {
+    __m512i q;
+    __m512i neg_bias;
+  };
+  struct Acts {
+    __m512i biased;
+  };
+  static Weights unpack(const Block& b0, const Block& b1) {
+    const __m512i q = pair(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0.q)),
+                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1.q)));
+    const __m512i neg = _mm512_sub_epi8(_mm512_setzero_si512(), q);
+    return {q, _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(0x80)), neg)};
+  }
+  static Acts acts(const int8_t* a, const int32_t*) {
+    const __m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)));
+    return {_mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)))};
+  }
+  static __m512i lane_sums(const Weights& w, const Acts& a) { return _mm512_dpbusd_epi32(w.neg_bias, a.biased, w.q); }
+  static constexpr bool kNeedsBias = false;
+};
+
+struct PairQ4_0 {
+  using Block = BlockQ4_0;
+  using Single = VnniQ4_0;
+  struct Weights {
+    __m512i nibbles;
+  };
+  struct Acts {
+    __m512i q;
+    __m512i bias;
+  };
+  static Weights unpack(const Block& b0, const Block& b1) {
+    const __m512i bytes =
+        pair(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b0.q))),
+             _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b1.q))));
+    const __m512i shifted =
+        _mm512_srlv_epi32(bytes, _mm512_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4, 0, 0, 0, 0, 4, 4, 4, 4));
+    return {_mm512_and_si512(shifted, _mm512_set1_epi8(0x0f))};
+  }
+  static Acts acts(const int8_t* a, const int32_t* bias) {
+    return {_mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
+            _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias)))};
+  }
+  static __m512i lane_sums(const Weights& w, const Acts& a) { return _mm512_dpbusd_epi32(a.bias, w.nibbles, a.q); }
+  static constexpr bool kNeedsBias = true;
+};
+
+// The f16 scales of block b of rows i (low half) and i + 1 (high half), eight copies each.
+template <class Block>
+inline __m512 pair_scales(const Block* row0, const Block* row1, int64_t b) {
+  const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<short>(row0[b].d))),
+                                            _mm_set1_epi16(static_cast<short>(row1[b].d)), 1);
+  return _mm512_cvtph_ps(h);
+}
+
+// 2P weight rows (P pairs) × T activation rows, all blocks.
+template <class Q, int P, int T>
+void pair_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
+  using Block = typename Q::Block;
+  const int64_t blocks = p.w->cols / 32;
+  const Block* wrow[2 * P];
+  for (int i = 0; i < 2 * P; ++i) wrow[i] = static_cast<const Block*>(p.w->data) + (r + i) * blocks;
+  const int8_t* aq[T];
+  const float* as[T];
+  const int32_t* ab[T];
+  for (int j = 0; j < T; ++j) {
+    aq[j] = p.xq->row_quants(t + j);
+    as[j] = p.xq->row_scales(t + j);
+    ab[j] = Q::kNeedsBias ? p.xq->row_lane_bias(t + j) : nullptr;
+  }
+  __m512 acc[P][T];
+  for (int k = 0; k < P; ++k)
+    for (int j = 0; j < T; ++j) acc[k][j] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    if (prefetch) {
+      for (int i = 0; i < 2 * P; ++i)
+        _mm_prefetch(reinterpret_cast<const char*>(wrow[i] + b) + kPrefetchBytes, _MM_HINT_T0);
+    }
+    typename Q::Weights w[P];
+    __m512 wd[P];
+    for (int k = 0; k < P; ++k) {
+      w[k] = Q::unpack(wrow[2 * k][b], wrow[2 * k + 1][b]);
+      wd[k] = pair_scales(wrow[2 * k], wrow[2 * k + 1], b);
+    }
+    for (int j = 0; j < T; ++j) {
+      const typename Q::Acts a = Q::acts(aq[j] + b * 32, Q::kNeedsBias ? ab[j] + b * 8 : nullptr);
+      const __m512 ad = _mm512_set1_ps(as[j][b]);
+      for (int k = 0; k < P; ++k) {
+        // wd·ad per lane: the same product the AVX2 kernel forms for each row.
+        acc[k][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Q::lane_sums(w[k], a)), _mm512_mul_ps(wd[k], ad), acc[k][j]);
+      }
+    }
+  }
+  for (int k = 0; k < P; ++k) {
+    for (int j = 0; j < T; ++j) {
+      const __m512 v = acc[k][j];
+      p.y[(t + j) * p.y_stride + r + 2 * k] = hsum(_mm512_castps512_ps256(v));
+      p.y[(t + j) * p.y_stride + r + 2 * k + 1] = hsum(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    }
+  }
+}
+
+// Tokens [t0, t1) against one tile of rows at r: full token tiles, then one tile for the remainder.
+// Tile<T>::run(p, r, t, prefetch) computes T tokens.
+template <template <int> class Tile>
 void tokens(const MatmulProblem& p, int64_t r, int64_t t0, int64_t t1) {
   int64_t t = t0;
-  for (; t + kTokenTile <= t1; t += kTokenTile) tile<Q, R, kTokenTile>(p, r, t, t == t0);
+  for (; t + kWideTokenTile <= t1; t += kWideTokenTile) Tile<kWideTokenTile>::run(p, r, t, t == t0);
+  for (; t + kTokenTile <= t1; t += kTokenTile) Tile<kTokenTile>::run(p, r, t, t == t0);
   switch (t1 - t) {
-    case 3: tile<Q, R, 3>(p, r, t, t == t0); break;
-    case 2: tile<Q, R, 2>(p, r, t, t == t0); break;
-    case 1: tile<Q, R, 1>(p, r, t, t == t0); break;
+    case 3: Tile<3>::run(p, r, t, t == t0); break;
+    case 2: Tile<2>::run(p, r, t, t == t0); break;
+    case 1: Tile<1>::run(p, r, t, t == t0); break;
     default: break;
   }
 }
+
+template <class Q, int P>
+struct Pairs {
+  template <int T>
+  struct Of {
+    static void run(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) { pair_tile<Q, P, T>(p, r, t, prefetch); }
+  };
+};
+template <class Q>
+struct OneRow {
+  template <int T>
+  struct Of {
+    static void run(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
+      tile<typename Q::Single, 1, T>(p, r, t, prefetch);
+    }
+  };
+};
 
 template <class Q>
 void rows(const MatmulProblem& p, int64_t r0, int64_t r1) {
   for (int64_t t0 = 0; t0 < p.n; t0 += kTokenChunk) {
     const int64_t t1 = std::min(p.n, t0 + kTokenChunk);
     int64_t r = r0;
-    for (; r + kMatmulRowTile <= r1; r += kMatmulRowTile) tokens<Q, kMatmulRowTile>(p, r, t0, t1);
-    for (; r < r1; ++r) tokens<Q, 1>(p, r, t0, t1);
+    for (; r + 4 <= r1; r += 4) tokens<Pairs<Q, 2>::template Of>(p, r, t0, t1);
+    for (; r + 2 <= r1; r += 2) tokens<Pairs<Q, 1>::template Of>(p, r, t0, t1);
+    for (; r < r1; ++r) tokens<OneRow<Q>::template Of>(p, r, t0, t1);
   }
 }
 
@@ -160,19 +300,24 @@ void rows(const MatmulProblem& p, int64_t r0, int64_t r1) {
 
 void quant_rows_vnni(const MatmulProblem& p, int64_t r0, int64_t r1) {
   if (p.w->type == WeightType::Q8_0) {
-    rows<VnniQ8_0>(p, r0, r1);
+    rows<PairQ8_0>(p, r0, r1);
   } else {
-    rows<VnniQ4_0>(p, r0, r1);
+    rows<PairQ4_0>(p, r0, r1);
   }
 }
 
 }  // namespace gemma4
 
+#pragma GCC diagnostic pop
 #pragma GCC pop_options
 
 namespace gemma4 {
 namespace {
-bool cpu_has_vnni() { return __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"); }
+bool cpu_has_vnni() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vnni");
+}
 std::atomic<bool>& vnni_on() {
   // GEMMA4_KERNELS=avx2 keeps to the AVX2 baseline on a VNNI machine (for comparisons).
   static std::atomic<bool> on{[] {
