@@ -26,25 +26,29 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'G', '4', 'W', 'C', 'A', 'C', 'H', 'E'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // 2: the index after the matrices
 constexpr uint64_t kAlign = 4096;
 
+}  // namespace
+
 // The fixed header. Every field is checked before anything it points to is trusted.
-struct FileHeader {
+struct WeightCache::FileHeader {
   char magic[8];
   uint32_t format_version;
   uint32_t layout_version;
+  uint64_t index_offset;  // the JSON index follows the matrices
   uint64_t index_bytes;
-  uint64_t data_offset;
   uint64_t file_bytes;
   uint64_t index_checksum;
   uint64_t header_checksum;  // of the bytes before this field
   uint64_t reserved;
 };
-static_assert(sizeof(FileHeader) == 64);
+static_assert(sizeof(WeightCache::FileHeader) == 64);
 
-uint64_t header_checksum(const FileHeader& h) {
-  return fnv1a64(std::string_view(reinterpret_cast<const char*>(&h), offsetof(FileHeader, header_checksum)));
+namespace {
+
+uint64_t header_checksum(const WeightCache::FileHeader& h) {
+  return fnv1a64(std::string_view(reinterpret_cast<const char*>(&h), offsetof(WeightCache::FileHeader, header_checksum)));
 }
 
 uint64_t align_up(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
@@ -114,8 +118,9 @@ void WeightCache::open_existing() {
   if (h.format_version != kFormatVersion || h.layout_version != static_cast<uint32_t>(kWeightLayoutVersion))
     return reject(State::Stale, "written by another version of the engine");
   if (h.file_bytes != size) return reject(State::Invalid, "truncated (size differs from its header)");
-  if (h.index_bytes > size - sizeof h || h.data_offset > size) return reject(State::Invalid, "index out of bounds");
-  std::string_view index(reinterpret_cast<const char*>(mapping_->data) + sizeof h, h.index_bytes);
+  if (h.index_offset < kAlign || h.index_offset > size || h.index_bytes != size - h.index_offset)
+    return reject(State::Invalid, "index out of bounds");
+  std::string_view index(reinterpret_cast<const char*>(mapping_->data) + h.index_offset, h.index_bytes);
   if (fnv1a64(index) != h.index_checksum) return reject(State::Invalid, "index checksum mismatch");
 
   nlohmann::json doc = nlohmann::json::parse(index, nullptr, /*allow_exceptions=*/false);
@@ -127,9 +132,9 @@ void WeightCache::open_existing() {
       auto type = parse_weight_type(e.at("type").get<std::string>());
       Entry entry{type.value_or(WeightType::F32), e.at("rows").get<int64_t>(), e.at("cols").get<int64_t>(),
                   e.at("offset").get<uint64_t>(), e.at("bytes").get<uint64_t>()};
-      const bool sane = type && entry.rows > 0 && entry.cols > 0 && entry.offset >= h.data_offset &&
+      const bool sane = type && entry.rows > 0 && entry.cols > 0 && entry.offset >= kAlign &&
                         entry.bytes == row_bytes(entry.type, entry.cols) * static_cast<uint64_t>(entry.rows) &&
-                        entry.offset <= size && entry.bytes <= size - entry.offset;
+                        entry.offset <= h.index_offset && entry.bytes <= h.index_offset - entry.offset;
       if (!sane) return reject(State::Invalid, "entry '" + e.at("name").get<std::string>() + "' is out of bounds");
       mapping_->entries.emplace(e.at("name").get<std::string>(), entry);
     }
@@ -166,72 +171,61 @@ void WeightCache::add(const std::string& name, const WeightMatrix& m) {
 
 bool WeightCache::save() {
   if (state_ == State::Hit || added_.empty()) return true;
+  // Matrices first, each 4096-aligned after the header's page; the index (which names their
+  // offsets) last, so that nothing depends on its length.
   nlohmann::json entries = nlohmann::json::array();
-  uint64_t offset = 0;
   std::vector<uint64_t> offsets;
+  uint64_t end = kAlign;
   for (const auto& [name, m] : added_) {
-    offsets.push_back(offset);
+    offsets.push_back(end);
     entries.push_back({{"name", name}, {"type", std::string(weight_type_name(m.type))}, {"rows", m.rows},
-                       {"cols", m.cols}, {"offset", offset}, {"bytes", m.byte_size()}});
-    offset = align_up(offset + m.byte_size());
+                       {"cols", m.cols}, {"offset", end}, {"bytes", m.byte_size()}});
+    end = align_up(end + m.byte_size());
   }
-  // Offsets are relative until the index size (which holds them) is known; widths are fixed by
-  // adding the data offset afterwards and re-serialising until it stops moving.
-  uint64_t data_offset = 0;
-  std::string index;
-  for (int pass = 0; pass < 4; ++pass) {
-    nlohmann::json placed = entries;
-    for (size_t i = 0; i < placed.size(); ++i) placed[i]["offset"] = data_offset + offsets[i];
-    index = nlohmann::json{{"key", key_}, {"entries", placed}}.dump();
-    uint64_t needed = align_up(sizeof(FileHeader) + index.size());
-    if (needed <= data_offset) break;
-    data_offset = needed;
-  }
-  if (align_up(sizeof(FileHeader) + index.size()) > data_offset) {
-    reason_ = "cannot lay out the index";
-    return false;
-  }
+  const std::string index = nlohmann::json{{"key", key_}, {"entries", entries}}.dump();
   FileHeader h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.format_version = kFormatVersion;
   h.layout_version = static_cast<uint32_t>(kWeightLayoutVersion);
+  h.index_offset = end;
   h.index_bytes = index.size();
-  h.data_offset = data_offset;
-  h.file_bytes = data_offset + (added_.empty() ? 0 : offsets.back() + added_.back().second.byte_size());
+  h.file_bytes = end + index.size();
   h.index_checksum = fnv1a64(index);
   h.header_checksum = header_checksum(h);
 
   std::error_code ec;
   fs::create_directories(file_.parent_path(), ec);
   const fs::path tmp = file_.string() + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    const std::string zeros(kAlign, '\0');
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(index.data(), static_cast<std::streamsize>(index.size()));
-    uint64_t pos = sizeof h + index.size();
-    for (size_t i = 0; i < added_.size() && out; ++i) {
-      const uint64_t target = data_offset + offsets[i];
-      out.write(zeros.data(), static_cast<std::streamsize>(target - pos));
-      const WeightMatrix& m = added_[i].second;
-      out.write(static_cast<const char*>(m.data), static_cast<std::streamsize>(m.byte_size()));
-      pos = target + m.byte_size();
-    }
-    out.flush();
-    if (!out) {
-      out.close();
-      fs::remove(tmp, ec);
-      reason_ = "cannot write " + tmp.string() + " (disk full or read-only?)";
-      return false;
-    }
+  if (!write_file(tmp, h, index, offsets)) {
+    fs::remove(tmp, ec);
+    reason_ = "cannot write " + tmp.string() + " (disk full or read-only?)";
+    return false;
   }
-  fs::rename(tmp, file_, ec);
+  fs::rename(tmp, file_, ec);  // atomic: a reader sees the old file or the new one, never half
   if (ec) {
     fs::remove(tmp, ec);
     reason_ = "cannot write " + file_.string() + ": " + ec.message();
     return false;
   }
   return true;
+}
+
+bool WeightCache::write_file(const fs::path& path, const FileHeader& h, const std::string& index,
+                             const std::vector<uint64_t>& offsets) const {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const std::string zeros(kAlign, '\0');
+  out.write(reinterpret_cast<const char*>(&h), sizeof h);
+  uint64_t pos = sizeof h;
+  for (size_t i = 0; i < added_.size() && out; ++i) {
+    out.write(zeros.data(), static_cast<std::streamsize>(offsets[i] - pos));
+    const WeightMatrix& m = added_[i].second;
+    out.write(static_cast<const char*>(m.data), static_cast<std::streamsize>(m.byte_size()));
+    pos = offsets[i] + m.byte_size();
+  }
+  out.write(zeros.data(), static_cast<std::streamsize>(h.index_offset - pos));
+  out.write(index.data(), static_cast<std::streamsize>(index.size()));
+  out.flush();
+  return static_cast<bool>(out);
 }
 
 std::unique_ptr<ModelWeights> load_weights_cached(const fs::path& model_dir, const WeightLoadOptions& options,

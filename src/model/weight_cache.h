@@ -7,9 +7,9 @@
 // key or sizes do not match is stale, truncated or foreign: it is ignored and rewritten.
 //
 // Layout (little-endian): a 64-byte header {magic "G4WCACHE", format version, layout version,
-// index bytes, data offset, file bytes, index checksum, header checksum}, a JSON index
-// {key, entries: [{name, type, rows, cols, offset, bytes}]}, then the matrices, each at a
-// 4096-aligned offset.
+// index offset, index bytes, file bytes, index checksum, header checksum} padded to 4096 bytes,
+// the matrices, each at a 4096-aligned offset, then a JSON index
+// {key, entries: [{name, type, rows, cols, offset, bytes}]}.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -47,6 +47,13 @@ class WeightCache final : public ConvertedWeightStore {
  private:
   struct Entry;
   struct Mapping;
+
+ public:
+  struct FileHeader;
+
+ private:
+  bool write_file(const std::filesystem::path& path, const FileHeader& header, const std::string& index,
+                  const std::vector<uint64_t>& offsets) const;
 
   void open_existing();
   void reject(State state, std::string reason);
