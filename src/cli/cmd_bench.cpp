@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "gemma4/error.h"
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
@@ -57,12 +58,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--model,-m", a->model, "Model folder")->required();
   cmd->add_option("--dtype", a->dtype, "Weight type: f32, bf16, f16, q8_0, q4_0")->capture_default_str();
   cmd->add_option("--kv-type", a->kv_type, "KV cache type: f32, f16, bf16")->capture_default_str();
-  cmd->add_option("--threads,-t", a->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--prompt,-p", a->prompt, "Prompt tokens to prefill")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--threads,-t", a->threads, "Worker threads (0 = all cores)")->check(thread_count());
+  cmd->add_option("--prompt,-p", a->prompt, "Prompt tokens to prefill")->check(integer_in(1, 1 << 24))->capture_default_str();
   cmd->add_option("--gen,-g", a->gen, "Tokens to generate (decode speed covers gen - 1 steps)")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_in(1, 1 << 24))
       ->capture_default_str();
-  cmd->add_option("--reps,-r", a->reps, "Repetitions (medians are reported)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--reps,-r", a->reps, "Repetitions (medians are reported)")->check(integer_in(1, 1000))->capture_default_str();
   cmd->add_option("--json", a->json, "Also write the results as JSON to this file");
   cmd->add_flag("--no-skip", a->no_skip, "Run KV-shared layers for every prompt token (for comparison)");
   cmd->callback([a] {

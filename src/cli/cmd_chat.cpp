@@ -9,6 +9,7 @@
 
 #include "cli/answer_printer.h"
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/generation_flags.h"
 #include "gemma4/chat.h"
 #include "gemma4/error.h"
@@ -32,7 +33,6 @@ const char* kHelp =
     "commands: /reset (new conversation), /system TEXT (set the system prompt and reset),\n"
     "          /think on|off, /stats, /help, /quit (or Ctrl-D). Ctrl-C stops the current answer.\n";
 
-}  // namespace
 nlohmann::json conversation(const std::string& system, const nlohmann::json& history, const std::string& line) {
   nlohmann::json messages = nlohmann::json::array();
   if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
@@ -63,6 +63,7 @@ std::vector<int32_t> prompt_that_fits(const Engine& engine, const std::string& s
   }
 }
 
+}  // namespace
 
 void add_chat_command(CLI::App& app) {
   auto flags = std::make_shared<GenerationFlags>();
@@ -90,6 +91,7 @@ void add_chat_command(CLI::App& app) {
         std::fflush(stdout);
       }
       if (!std::getline(std::cin, line)) break;
+      line = checked_utf8_input(std::move(line), "the input line");
       if (line.empty()) continue;
       if (line[0] == '/') {
         std::string word = line.substr(0, line.find(' '));

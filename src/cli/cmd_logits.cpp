@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/options.h"
 #include "gemma4/error.h"
 #include "gemma4/model.h"
@@ -23,11 +24,11 @@ void add_logits_command(CLI::App& app) {
   cmd->add_option("--tokens", args->tokens, "Comma-separated token ids, e.g. 2,105,2364")->required();
   cmd->add_option("--prefill-chunk", args->chunk,
                   "Tokens fed per forward pass (1 = pure decode; >= T = one prefill)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, 1 << 24));
   cmd->add_option("--out", args->out, "Output file: little-endian float32 [T, vocab]")->required();
   cmd->add_option("--dtype", args->dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0");
   cmd->add_option("--kv-type", args->kv_type, "KV cache type: f32, f16, bf16");
-  cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")->check(thread_count());
   cmd->callback([args] {
     std::vector<int32_t> ids = parse_token_list(args->tokens);
     if (ids.empty()) throw Error("--tokens is empty: give at least one token id");

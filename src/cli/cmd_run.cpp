@@ -4,6 +4,7 @@
 
 #include "cli/answer_printer.h"
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/generation_flags.h"
 #include "gemma4/chat.h"
 #include "gemma4/error.h"
@@ -18,12 +19,12 @@ void add_run_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("run", "Answer one prompt (rendered as a chat user turn)");
   add_generation_flags(*cmd, args->flags);
-  cmd->add_option("prompt", args->prompt, "The user message")->required();
+  cmd->add_option("prompt", args->prompt, "The user message")->required()->transform(utf8_text("the prompt"));
   cmd->callback([args] {
     const GenerationFlags& f = args->flags;
     LoadedModel lm = load_for_generation(f);
-    nlohmann::json messages = nlohmann::json::array();
     Engine& engine = *lm.engine;
+    nlohmann::json messages = nlohmann::json::array();
     if (!f.system.empty()) messages.push_back({{"role", "system"}, {"content", f.system}});
     messages.push_back({{"role", "user"}, {"content", args->prompt}});
     ChatOptions co;

@@ -1,15 +1,21 @@
 #include "cli/generation_flags.h"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <unistd.h>
 
+#include "cli/flag_checks.h"
 #include "gemma4/error.h"
 
 namespace gemma4::cli {
 
 void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
+  // Far above any model's context (Gemma 4: 131,072); the model's own limit is checked on load.
+  constexpr int64_t kMaxContextFlag = int64_t{1} << 24;
+  constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
   cmd.add_option("--model,-m", f.model, "Model folder (config.json, tokenizer.json, safetensors)")->required();
   cmd.add_option("--dtype", f.dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0")
       ->check(CLI::IsMember({"f32", "bf16", "f16", "q8_0", "q4_0"}))
@@ -17,24 +23,25 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("--kv-type", f.kv_type, "KV cache type: f32, f16, bf16")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}))
       ->capture_default_str();
-  cmd.add_option("--threads,-t", f.threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--ctx,-c", f.ctx, "Context size in tokens")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_option("--threads,-t", f.threads, "Worker threads (0 = all cores)")->check(thread_count());
+  cmd.add_option("--ctx,-c", f.ctx, "Context size in tokens")->check(integer_in(1, kMaxContextFlag))->capture_default_str();
   cmd.add_option("--max-tokens,-n", f.max_tokens, "Most tokens to generate per answer")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_in(0, kMaxInt))
       ->capture_default_str();
-  cmd.add_option("--system", f.system, "System prompt");
+  cmd.add_option("--system", f.system, "System prompt")->transform(utf8_text("--system"));
   cmd.add_flag("--thinking", f.thinking, "Let the model think before answering (shown apart)");
   cmd.add_flag("--verbose,-v", f.verbose, "Print load and speed figures to stderr");
   f.temperature_opt = cmd.add_option("--temperature", f.temperature, "Sampling temperature (0 = greedy)")
-                          ->check(CLI::NonNegativeNumber);
-  f.top_k_opt = cmd.add_option("--top-k", f.top_k, "Keep the k most likely tokens (0 = off)");
-  f.top_p_opt = cmd.add_option("--top-p", f.top_p, "Nucleus sampling threshold (1 = off)")->check(CLI::Range(0.0, 1.0));
+                          ->check(number_at_least(0));
+  f.top_k_opt = cmd.add_option("--top-k", f.top_k, "Keep the k most likely tokens (0 = off)")
+                    ->check(integer_in(0, kMaxInt));
+  f.top_p_opt = cmd.add_option("--top-p", f.top_p, "Nucleus sampling threshold (1 = off)")->check(number_in(0, 1));
   f.min_p_opt = cmd.add_option("--min-p", f.min_p, "Drop tokens below min-p x the best probability")
-                    ->check(CLI::Range(0.0, 1.0));
+                    ->check(number_in(0, 1));
   f.repeat_penalty_opt = cmd.add_option("--repeat-penalty", f.repeat_penalty, "Repetition penalty (1 = off)")
-                             ->check(CLI::PositiveNumber);
+                             ->check(number_at_least(0, /*exclusive=*/true));
   cmd.add_option("--repeat-last-n", f.repeat_last_n, "Penalties look at the last n tokens (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, kMaxInt));
   cmd.add_option("--presence-penalty", f.presence_penalty, "Presence penalty (OpenAI semantics)");
   cmd.add_option("--frequency-penalty", f.frequency_penalty, "Frequency penalty (OpenAI semantics)");
   cmd.add_option("--logit-bias", f.logit_bias, "TOKEN_ID=BIAS added to a token's logit (repeatable)");

@@ -26,7 +26,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version "fail" with exit code 0 and print their text; every real parse or
+    // validation error is a user error like any other: one line on stderr, exit code 1.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
   } catch (const gemma4::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
