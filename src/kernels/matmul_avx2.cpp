@@ -187,12 +187,14 @@ void quant_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
     const __m256 wd = row_scales<Block, R>(wrow, b);
     for (int j = 0; j < T; ++j) {
       const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq[j] + b * 32));
-      // Products of the R weight scales with this activation scale; lane i is broadcast per row.
-      const __m256 scales = _mm256_mul_ps(wd, _mm256_set1_ps(as[j][b]));
+      // Products of the R weight scales with this activation scale; lane i is broadcast per row
+      // through memory: a broadcast load uses a load port instead of the shuffle unit.
+      alignas(32) float products[8];
+      _mm256_store_ps(products, _mm256_mul_ps(wd, _mm256_set1_ps(as[j][b])));
       const int32_t* bias = Q::kNeedsBias ? ab[j] + b * 8 : nullptr;
       for (int i = 0; i < R; ++i) {
         const __m256i sums = Q::lane_sums(w[i], a, bias);
-        const __m256 scale = _mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(i));
+        const __m256 scale = _mm256_broadcast_ss(products + i);
         acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[i][j]);
       }
     }
