@@ -37,16 +37,18 @@ struct FakeHub::Impl {
   void api(const httplib::Request& req, httplib::Response& res);
   void resolve(const httplib::Request& req, httplib::Response& res);
   void cdn(const httplib::Request& req, httplib::Response& res);
-  const FakeRepo* find_repo(const std::string& id, const httplib::Request& req, httplib::Response& res);
+  // A gated repository's metadata is public; its files need the token.
+  const FakeRepo* find_repo(const std::string& id, const httplib::Request& req, httplib::Response& res, bool gate);
 };
 
-const FakeRepo* FakeHub::Impl::find_repo(const std::string& id, const httplib::Request& req, httplib::Response& res) {
+const FakeRepo* FakeHub::Impl::find_repo(const std::string& id, const httplib::Request& req, httplib::Response& res,
+                                         bool gate) {
   auto it = repos.find(id);
   if (it == repos.end()) {
     error(res, 401, "RepoNotFound");  // the Hub does not tell missing from private
     return nullptr;
   }
-  if (!allowed(req, it->second)) {
+  if (gate && !allowed(req, it->second)) {
     error(res, 401, "GatedRepo");
     return nullptr;
   }
@@ -56,7 +58,7 @@ const FakeRepo* FakeHub::Impl::find_repo(const std::string& id, const httplib::R
 void FakeHub::Impl::api(const httplib::Request& req, httplib::Response& res) {
   count("api");
   std::lock_guard<std::mutex> lock(mutex);
-  const FakeRepo* repo = find_repo(req.matches[1].str() + "/" + req.matches[2].str(), req, res);
+  const FakeRepo* repo = find_repo(req.matches[1].str() + "/" + req.matches[2].str(), req, res, /*gate=*/false);
   if (!repo) return;
   const std::string rev = req.matches[3];
   if (rev != "main" && rev != repo->commit) return error(res, 404, "RevisionNotFound");
@@ -75,7 +77,7 @@ void FakeHub::Impl::api(const httplib::Request& req, httplib::Response& res) {
 void FakeHub::Impl::resolve(const httplib::Request& req, httplib::Response& res) {
   count(req.method == "HEAD" ? "head" : "resolve-get");
   std::lock_guard<std::mutex> lock(mutex);
-  const FakeRepo* repo = find_repo(req.matches[1].str() + "/" + req.matches[2].str(), req, res);
+  const FakeRepo* repo = find_repo(req.matches[1].str() + "/" + req.matches[2].str(), req, res, /*gate=*/true);
   if (!repo) return;
   const std::string rev = req.matches[3], name = req.matches[4];
   if (rev != "main" && rev != repo->commit) return error(res, 404, "RevisionNotFound");

@@ -5,7 +5,8 @@
 //   HEAD/GET /{org}/{name}/resolve/{rev}/{file}     X-Repo-Commit; small files: ETag = git blob sha1;
 //        LFS files: 302 to /cdn/{sha256} with X-Linked-Etag = sha256 and X-Linked-Size
 //   GET  /cdn/{sha256}                              the bytes, honouring Range
-// Errors as the Hub words them (401 + X-Error-Code: GatedRepo / RepoNotFound, 404 + RevisionNotFound),
+// Errors as the Hub words them (401 + X-Error-Code: GatedRepo on a gated repository's files,
+// RepoNotFound, 404 + RevisionNotFound / EntryNotFound),
 // and faults on demand: a transfer cut off half-way, bytes that do not match their sha256.
 #include <atomic>
 #include <filesystem>
