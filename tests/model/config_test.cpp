@@ -37,6 +37,11 @@ TEST(Config, IntegerFieldsAreRangeCheckedBeforeConversion) {
   expect_error(json::parse(R"({"sliding_window": 0})"), "'sliding_window' must be an integer in [1,");
   expect_error(json::parse(R"({"num_kv_shared_layers": -1})"), "'num_kv_shared_layers'");
   expect_error(json::parse(R"({"vocab_size": 0})"), "'vocab_size' must be an integer in [1, 16777216] (got 0)");
+  // Found by fuzz/fuzz_config_json: 0 key/value heads once reached a division by zero.
+  expect_error(json::parse(R"({"num_key_value_heads": 0})"), "'num_key_value_heads' must be an integer in [1, 1024] (got 0)");
+  expect_error(json::parse(R"({"attention_k_eq_v": true, "num_global_key_value_heads": 0})"),
+               "'num_global_key_value_heads' must be an integer in [1, 1024] (got 0)");
+  expect_error(json::parse(R"({"head_dim": 0})"), "'head_dim' must be an integer in [1, 16384] (got 0)");
   expect_error(json::parse(R"({"bos_token_id": 3e9})"), "'bos_token_id' must be an integer in [0, 2147483647]");
   expect_error(json::parse(R"({"eos_token_id": [1, "x"]})"), "field 'eos_token_id[1]' must be an integer (got \"x\")");
   expect_error(json::parse(R"({"eos_token_id": [1, 5e9]})"), "'eos_token_id[1]' must be an integer in [0, 2147483647]");
