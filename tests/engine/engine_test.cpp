@@ -129,12 +129,7 @@ TEST(Engine, PreemptionUnderATightKvBudgetKeepsEveryAnswerIntact) {
   }
   auto options = tiny_options(4);
   options.prefix_cache = false;
-  // Room for about 1.5 requests of the full context: four requests of ~120 positions must take turns.
-  {
-    auto probe = Engine::open(testing::tiny_a_dir(), tiny_options(1));
-    (void)probe;
-  }
-  options.kv_budget_bytes = 1;  // refused below one request; find the real size from the error
+  options.kv_budget_bytes = 1;  // less than one request is refused
   try {
     Engine::open(testing::tiny_a_dir(), options);
     FAIL() << "a 1-byte KV budget must be refused";
@@ -143,7 +138,8 @@ TEST(Engine, PreemptionUnderATightKvBudgetKeepsEveryAnswerIntact) {
     EXPECT_NE(std::string(e.what()).find("less than one request"), std::string::npos) << e.what();
   }
   options.max_context = 128;
-  // One request of 128 positions in tiny-a: 2 full layers x 32 dims + 4 sliding x 16 dims, K and V, f32.
+  // Room for about 1.5 requests of 128 positions (tiny-a owns K/V in 2 full layers of 32 dims and 4
+  // sliding layers of 16, f32): four requests of 120 positions must take turns.
   options.kv_budget_bytes = 2 * 128 * (2 * 32 + 4 * 16) * 4 * 3 / 2;
   auto engine = Engine::open(testing::tiny_a_dir(), options);
   std::vector<std::shared_ptr<RequestHandle>> handles;
