@@ -22,6 +22,7 @@ namespace gemma4 {
 namespace {
 
 constexpr int64_t kTokenChunk = 64;
+constexpr int64_t kQ4PrefillTokens = 6;  // from here on, unpacking a row tile once pays off
 #ifndef GEMMA4_PREFETCH_BYTES
 #define GEMMA4_PREFETCH_BYTES 8192
 #endif
@@ -158,8 +159,10 @@ inline __m256 row_scales(const Block* const* rows, int64_t b) {
 
 // R weight rows × T activation rows, all blocks, with the arithmetic of quant.h's batch-invariance
 // note (the VNNI kernels in matmul_vnni.cpp do the same float operations).
+// `unpacked` (Q4_0 only, else null): the R rows' blocks already unpacked, [R][blocks] vectors, so a
+// prefill tile does not redo the nibble unpacking for every token tile.
 template <class Q, int R, int T>
-void quant_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
+void quant_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch, const __m256i* unpacked = nullptr) {
   using Block = typename Q::Block;
   const int64_t blocks = p.w->cols / 32;
   const Block* wrow[R];
@@ -183,7 +186,13 @@ void quant_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
         _mm_prefetch(reinterpret_cast<const char*>(wrow[i] + b) + kPrefetchBytes, _MM_HINT_T0);
     }
     typename Q::Unpacked w[R];
-    for (int i = 0; i < R; ++i) w[i] = Q::unpack(wrow[i][b]);
+    for (int i = 0; i < R; ++i) {
+      if constexpr (Q::kNeedsBias) {
+        w[i] = unpacked ? typename Q::Unpacked{_mm256_loadu_si256(unpacked + i * blocks + b)} : Q::unpack(wrow[i][b]);
+      } else {
+        w[i] = Q::unpack(wrow[i][b]);
+      }
+    }
     const __m256 wd = row_scales<Block, R>(wrow, b);
     for (int j = 0; j < T; ++j) {
       const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq[j] + b * 32));
@@ -239,6 +248,27 @@ struct QuantTile {
   };
 };
 
+// Q4_0 with several tokens: each 4-row tile is unpacked once into a per-thread buffer and then
+// serves every token tile of the chunk (same values, so the same bits as unpacking in the tile).
+void q4_rows_prefill(const MatmulProblem& p, int64_t r0, int64_t r1) {
+  constexpr int T = 2;
+  const int64_t blocks = p.w->cols / 32;
+  __m256i* unpacked = static_cast<__m256i*>(matmul_scratch(kMatmulRowTile * blocks * sizeof(__m256i)));
+  for (int64_t t0 = 0; t0 < p.n; t0 += kTokenChunk) {
+    const int64_t t1 = std::min(p.n, t0 + kTokenChunk);
+    int64_t r = r0;
+    for (; r + kMatmulRowTile <= r1; r += kMatmulRowTile) {
+      const BlockQ4_0* rows = static_cast<const BlockQ4_0*>(p.w->data) + r * blocks;
+      for (int64_t k = 0; k < kMatmulRowTile * blocks; ++k)
+        _mm256_storeu_si256(unpacked + k, TileQ4_0::unpack(rows[k]).nibbles);
+      int64_t t = t0;
+      for (; t + T <= t1; t += T) quant_tile<TileQ4_0, kMatmulRowTile, T>(p, r, t, false, unpacked);
+      for (; t < t1; ++t) quant_tile<TileQ4_0, kMatmulRowTile, 1>(p, r, t, false, unpacked);
+    }
+    if (r < r1) rows_by_tokens<QuantTile<TileQ4_0>::Of, T>(p, r, r1, t0, t1);
+  }
+}
+
 template <template <int, int> class Tile, int T>
 void chunked(const MatmulProblem& p, int64_t r0, int64_t r1) {
   for (int64_t t0 = 0; t0 < p.n; t0 += kTokenChunk) {
@@ -264,7 +294,11 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) {
       if (vnni_supported()) {
         quant_rows_vnni(p, r0, r1);
       } else {
-        chunked<QuantTile<TileQ4_0>::Of, 2>(p, r0, r1);
+        if (p.n >= kQ4PrefillTokens) {
+          q4_rows_prefill(p, r0, r1);
+        } else {
+          chunked<QuantTile<TileQ4_0>::Of, 2>(p, r0, r1);
+        }
       }
       break;
   }

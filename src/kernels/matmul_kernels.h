@@ -1,5 +1,6 @@
 #pragma once
 // Internal: the per-path row-range kernels behind matmul() (kernels/matmul.h).
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -27,6 +28,10 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1);
 // Same contract as quantize_activations_portable, bit-identical output.
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,
                                bool with_lane_bias, QuantizedActivations& out);
+
+// A per-thread scratch buffer of at least `bytes` bytes, 64-byte aligned, reused across calls (lives
+// in matmul.cpp so no allocation code is compiled for AVX2 targets).
+void* matmul_scratch(size_t bytes);
 
 // Rows per tile of the AVX2 kernels: row ranges handed to threads are multiples of this.
 constexpr int64_t kMatmulRowTile = 4;
