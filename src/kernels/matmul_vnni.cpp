@@ -19,9 +19,11 @@
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() as the masked-off source, which its own
 // flow analysis then reports as "used uninitialized" (a false positive in the system headers).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace gemma4 {
 
@@ -308,7 +310,9 @@ void quant_rows_vnni(const MatmulProblem& p, int64_t r0, int64_t r1) {
 
 }  // namespace gemma4
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #pragma GCC pop_options
 
 namespace gemma4 {
