@@ -31,7 +31,7 @@ struct HubSettings {
   std::filesystem::path cache_dir;                   // HF_HUB_CACHE, $HF_HOME/hub
   std::string token;                                 // HF_TOKEN, else the file $HF_TOKEN_PATH / $HF_HOME/token
   bool offline = false;                              // HF_HUB_OFFLINE=1: the cache only
-  // HTTPS_PROXY / HTTP_PROXY / NO_PROXY are read by libcurl itself.
+  // HTTPS_PROXY (or https_proxy), http_proxy and NO_PROXY are read by libcurl itself.
 
   static HubSettings from_env();
 };
