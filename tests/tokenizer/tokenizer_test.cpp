@@ -233,5 +233,25 @@ TEST(TokenizerLoad, RejectsBadFiles) {
                Error);
 }
 
+// Numeric fields of tokenizer.json become ids only inside the id range, each error at its byte.
+TEST(TokenizerLoad, NumericFieldsAreRangeChecked) {
+  const auto message = [](const std::string& json) {
+    try {
+      Tokenizer::from_json_text(json);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(loaded)");
+  };
+  const std::string huge = message(R"({"model":{"type":"BPE","vocab":{"a":99999999999999999999},"merges":[]}})");
+  EXPECT_NE(huge.find("integer out of range"), std::string::npos) << huge;
+  const std::string fraction = message(R"({"model":{"type":"BPE","vocab":{"a":1e300},"merges":[]}})");
+  EXPECT_NE(fraction.find("expected an integer, found a fraction"), std::string::npos) << fraction;
+  const std::string negative = message(R"({"model":{"type":"BPE","vocab":{"a":-1},"merges":[]}})");
+  EXPECT_NE(negative.find("vocab id out of range"), std::string::npos) << negative;
+  const std::string added = message(R"({"added_tokens":[{"id":4294967296,"content":"x"}],"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})");
+  EXPECT_NE(added.find("added token id out of range"), std::string::npos) << added;
+}
+
 }  // namespace
 }  // namespace gemma4
