@@ -123,5 +123,107 @@ TEST(KvSequence, TruncateWithinWindowAndRefuseBeyond) {
   EXPECT_EQ(pool.free_blocks(AttentionType::Sliding), 100);
 }
 
+std::vector<int32_t> tokens_of(int n, int salt) {
+  std::vector<int32_t> t;
+  for (int i = 0; i < n; ++i) t.push_back(3 + (i * 7 + salt) % 90);
+  return t;
+}
+
+// Writes a recognisable key row for every position so tests can see which block holds what.
+void fill(KvSequence& seq, std::span<const int32_t> toks) {
+  seq.reserve(static_cast<int64_t>(toks.size()));
+  seq.commit(toks);
+}
+
+TEST(PrefixCache, FullBlocksAreSharedByReferenceAndCachedWhenReleased) {
+  ModelConfig c = small_config();
+  KvPool pool(c, {KvType::F32, 4, 20, 20});
+  auto toks = tokens_of(10, 1);  // blocks [0,4) [4,8) full, [8,10) partial
+  {
+    KvSequence a(pool, 100, c.sliding_window);
+    fill(a, toks);
+    KvSequence b(pool, 100, c.sliding_window);
+    EXPECT_EQ(b.attach_cached_prefix(toks, 9), 8);  // whole blocks only
+    EXPECT_EQ(b.block(AttentionType::Full, 0), a.block(AttentionType::Full, 0));
+    EXPECT_EQ(b.block(AttentionType::Full, 7), a.block(AttentionType::Full, 7));
+    EXPECT_EQ(pool.ref_count(AttentionType::Full, a.block(AttentionType::Full, 0)), 2);
+    EXPECT_EQ(b.tokens(), std::vector<int32_t>(toks.begin(), toks.begin() + 8));
+    // A different token inside the second block stops the match after the first.
+    auto other = toks;
+    other[5] = 99;
+    KvSequence d(pool, 100, c.sliding_window);
+    EXPECT_EQ(d.attach_cached_prefix(other, 10), 4);
+  }
+  // Everything released: the two registered full blocks stay cached, the partial one is free.
+  EXPECT_EQ(pool.cached_blocks(AttentionType::Full), 2);
+  EXPECT_EQ(pool.available_blocks(AttentionType::Full), 20);
+  KvSequence e(pool, 100, c.sliding_window);
+  EXPECT_EQ(e.attach_cached_prefix(toks, 100), 8);
+  EXPECT_EQ(pool.cached_blocks(AttentionType::Full), 0);
+}
+
+TEST(PrefixCache, EvictsLeastRecentlyUsedOnlyWhenNoFreeBlockIsLeft) {
+  ModelConfig c = small_config();
+  KvPool pool(c, {KvType::F32, 4, 4, 8});
+  auto first = tokens_of(8, 1), second = tokens_of(8, 2);
+  {
+    KvSequence a(pool, 100, c.sliding_window);
+    fill(a, first);
+  }
+  {
+    KvSequence b(pool, 100, c.sliding_window);
+    fill(b, second);
+  }
+  EXPECT_EQ(pool.cached_blocks(AttentionType::Full), 4);
+  // A new 8-position sequence needs two blocks: the oldest cached ones (first's) go.
+  {
+    KvSequence n(pool, 100, c.sliding_window);
+    fill(n, tokens_of(8, 3));
+  }
+  KvSequence probe1(pool, 100, c.sliding_window), probe2(pool, 100, c.sliding_window);
+  EXPECT_EQ(probe1.attach_cached_prefix(first, 8), 0);
+  EXPECT_EQ(probe2.attach_cached_prefix(second, 8), 8);
+}
+
+TEST(PrefixCache, SlidingBlocksOutsideTheWindowStayReusable) {
+  ModelConfig c = small_config();  // window 6
+  KvPool pool(c, {KvType::F32, 4, 40, 40});
+  auto toks = tokens_of(40, 4);
+  KvSequence a(pool, 100, c.sliding_window);
+  fill(a, toks);
+  EXPECT_EQ(a.block(AttentionType::Sliding, 3), -1);  // released by a
+  // truncate() takes released sliding blocks back from the cache (the chat roll-back case).
+  EXPECT_TRUE(a.truncate(13));
+  EXPECT_EQ(a.length(), 13);
+  EXPECT_GE(a.block(AttentionType::Sliding, 8), 0);
+  // Another sequence diverging at position 21 resumes at 20: it needs sliding keys from 15 on.
+  auto diverged = toks;
+  diverged[21] = 1;
+  KvSequence b(pool, 100, c.sliding_window);
+  // Blocks a dropped when it truncated stay cached too: b reuses five whole blocks (positions 0..19),
+  // including sliding blocks 3 and 4 that a released long ago.
+  EXPECT_EQ(b.attach_cached_prefix(std::span<const int32_t>(diverged).first(30), 29), 20);
+  EXPECT_GE(b.block(AttentionType::Sliding, 15), 0);
+  EXPECT_EQ(b.block(AttentionType::Sliding, 11), -1);  // outside the window of a query at 20
+}
+
+TEST(PrefixCache, TruncatingIntoASharedBlockCopiesItFirst) {
+  ModelConfig c = small_config();
+  KvPool pool(c, {KvType::F32, 4, 10, 10});
+  auto toks = tokens_of(8, 5);
+  KvSequence a(pool, 100, c.sliding_window);
+  fill(a, toks);
+  float* row = reinterpret_cast<float*>(pool.keys(2, a.block(AttentionType::Full, 5), 1));
+  row[0] = 42.0f;
+  KvSequence b(pool, 100, c.sliding_window);
+  ASSERT_EQ(b.attach_cached_prefix(toks, 8), 8);
+  const int32_t shared = b.block(AttentionType::Full, 4);
+  ASSERT_TRUE(b.truncate(6));
+  EXPECT_NE(b.block(AttentionType::Full, 4), shared);  // b writes into its own copy from slot 2 on
+  EXPECT_EQ(reinterpret_cast<float*>(pool.keys(2, b.block(AttentionType::Full, 4), 1))[0], 42.0f);
+  EXPECT_EQ(a.block(AttentionType::Full, 4), shared);
+  EXPECT_EQ(pool.ref_count(AttentionType::Full, shared), 1);
+}
+
 }  // namespace
 }  // namespace gemma4
