@@ -48,11 +48,19 @@ Usage CompletionRun::usage() const {
   return u;
 }
 
-const RequestResult* CompletionRun::failed_choice() const {
+std::optional<ApiError> CompletionRun::engine_failure() const {
   for (const auto& choice : choices_) {
-    if (choice.result && choice.result->error) return &*choice.result;
+    if (choice.result && choice.result->error) return from_engine_error(*choice.result->error);
   }
-  return nullptr;
+  for (const auto& choice : choices_) {
+    if (choice.result && choice.result->finish == FinishReason::Cancelled) {
+      ApiError e(503, "The request was cancelled because the server is shutting down.", "server_error", "",
+                 "shutting_down");
+      e.retry_after_seconds = 5;
+      return e;
+    }
+  }
+  return std::nullopt;
 }
 
 json CompletionRun::chunk(json choices) const {
@@ -71,7 +79,7 @@ std::optional<json> CompletionRun::wait_for_response(const std::function<bool()>
       return std::nullopt;
     }
   }
-  if (const RequestResult* failed = failed_choice()) throw from_engine_error(*failed->error);
+  if (const auto failure = engine_failure()) throw *failure;
   json choices = json::array();
   for (const auto& choice : choices_) choices.push_back(choice.builder->final_choice(*choice.result));
   return plan_.endpoint == Endpoint::chat ? chat_completion(header_, std::move(choices), usage())
@@ -91,8 +99,8 @@ std::string CompletionRun::next_sse(std::chrono::milliseconds timeout) {
     for (json& c : apply(event)) out += sse_event(chunk(json::array({std::move(c)})));
   }
   if (!all_done()) return out;
-  if (const RequestResult* failed = failed_choice()) {
-    out += sse_event(error_body(from_engine_error(*failed->error)));
+  if (const auto failure = engine_failure()) {
+    out += sse_event(error_body(*failure));
   } else if (plan_.include_usage) {
     json usage_chunk = chunk(json::array());
     usage_chunk["usage"] = usage_json(usage());

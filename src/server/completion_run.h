@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/api_error.h"
 #include "server/backend.h"
 #include "server/choice_builder.h"
 #include "server/generation_job.h"
@@ -61,7 +62,9 @@ class CompletionRun {
   void time_token(ChoiceState& choice, Clock::time_point at);
   bool all_done() const { return done_count_ == static_cast<int>(choices_.size()); }
   Usage usage() const;
-  const RequestResult* failed_choice() const;
+  // Why the response cannot be given as generated: a choice failed inside the engine, or the
+  // engine cancelled it (shutdown) while the client was still there. nullopt when all is well.
+  std::optional<ApiError> engine_failure() const;
   nlohmann::json chunk(nlohmann::json choices) const;
 
   CompletionPlan plan_;

@@ -123,7 +123,11 @@ class FakeBackend final : public Backend {
     s.running = running;
     return s;
   }
-  void shutdown() override {}
+  // Cancels everything, as Engine::shutdown does.
+  void shutdown() override {
+    std::lock_guard lock(mutex_);
+    for (auto& h : handles_) h->cancel();
+  }
 
  private:
   GenerationDefaults defaults_;

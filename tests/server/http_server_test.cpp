@@ -253,6 +253,21 @@ TEST_F(ServerFixture, NonStreamingClientThatHangsUpIsCancelled) {
   EXPECT_TRUE(eventually([&] { return backend_->cancelled == 1; }, std::chrono::milliseconds(1000)));
 }
 
+TEST_F(ServerFixture, RequestCancelledByTheEngineIsA503NotATruncatedAnswer) {
+  backend_->reply = std::string(2000, 'x');
+  backend_->token_delay = std::chrono::milliseconds(5);
+  start();
+  std::thread shutdown([&] {
+    if (eventually([&] { return backend_->running == 1; })) backend_->shutdown();
+  });
+  auto res = post("/v1/chat/completions", kChat);
+  shutdown.join();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503) << res->body;
+  EXPECT_EQ(json::parse(res->body)["error"]["code"], "shutting_down");
+  EXPECT_TRUE(res->has_header("Retry-After"));
+}
+
 TEST_F(ServerFixture, CorsPreflight) {
   ServerOptions options;
   options.cors_origin = "https://app.example";
