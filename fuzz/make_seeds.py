@@ -108,4 +108,15 @@ write("tool_dsl", "object", "{location:<|\"|>Paris<|\"|>,days:3,ok:true,none:nul
 write("tool_dsl", "nested", "{a:[1,2,{b:<|\"|>x, y<|\"|>}],\"c\":\"json \\u00e9\",<|\"|>q<|\"|>:1e3}")
 write("tool_dsl", "call", "call:search{query:<|\"|>gemma 4<|\"|>,limit:10}")
 write("tool_dsl", "bare_words", "{city: New York, n: 12abc}")
+# server request bodies (/v1/chat/completions and /v1/completions)
+write("server_request", "chat", json.dumps({"model": "gemma4", "messages": [{"role": "system", "content": "Be brief."},
+                                           {"role": "user", "content": "Hi"}], "max_tokens": 16, "temperature": 0.7,
+                                           "top_p": 0.9, "stop": ["\n\n"], "seed": 3, "stream": True}))
+write("server_request", "tools", json.dumps({"messages": [{"role": "user", "content": "Weather in Paris?"},
+    {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather",
+     "arguments": "{\"city\": \"Paris\"}"}}]}, {"role": "tool", "tool_call_id": "c1", "content": "18 C"}],
+    "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+     "properties": {"city": {"type": "string"}}, "required": ["city"]}}}], "tool_choice": "auto"}))
+write("server_request", "completion_text", json.dumps({"prompt": "Once upon a time", "max_tokens": 8, "logprobs": 2}))
+write("server_request", "completion_ids", json.dumps({"prompt": [[2, 9259, 236764]], "logit_bias": {"1": -100}}))
 print("seeds written to", out_root)
