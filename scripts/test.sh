@@ -22,8 +22,11 @@ if [ "${1:-}" != "--no-sanitize" ]; then
   tsan_filter="thread_pool|engine|server"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGEMMA4_TSAN=ON -DGEMMA4_BUILD_BENCH=OFF \
     -DGEMMA4_TEST_CONCERNS="kernels;engine;server"
-  mapfile -t tsan_tests < <(ctest --test-dir build-tsan -N -R "$tsan_filter" | sed -n 's/^ *Test *#[0-9]*: //p')
-  cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]}"
+  # Build the test executables among them (the node end-to-end test is a script, not a target).
+  mapfile -t tsan_targets < <(comm -12 \
+    <(ctest --test-dir build-tsan -N -R "$tsan_filter" | sed -n 's/^ *Test *#[0-9]*: //p' | sort) \
+    <(ninja -C build-tsan -t targets all | sed -n 's/: phony$//p' | sort))
+  cmake --build build-tsan -j"$jobs" --target gemma4 "${tsan_targets[@]}"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan -R "$tsan_filter" --output-on-failure -j"$jobs"
 
