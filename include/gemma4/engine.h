@@ -73,6 +73,7 @@ struct EngineOptions {
   int64_t step_tokens = 512;    // tokens per forward step (decodes first, then prefill chunks)
   bool prefix_cache = true;     // reuse KV blocks of earlier requests with the same token prefix
   std::function<void(double fraction)> progress = nullptr;  // weight conversion progress (0..1)
+  bool weight_cache = true;      // map converted weights from the cache (ModelOptions::weight_cache)
 };
 
 enum class FinishReason { Stop, Length, Cancelled };

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/model_source.h"
 #include "cli/flag_checks.h"
 #include "gemma4/error.h"
 #include "gemma4/model.h"
@@ -49,13 +50,15 @@ std::vector<int32_t> bench_prompt(int64_t n, int64_t vocab) {
 void add_bench_command(CLI::App& app) {
   struct Args {
     std::string model, dtype = "q8_0", kv_type = "f16", json;
+    bool no_weight_cache = false;
     int threads = 0, reps = 3;
     int64_t prompt = 128, gen = 64;
     bool no_skip = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure load time, prefill and decode speed, memory");
-  cmd->add_option("--model,-m", a->model, "Model folder")->required();
+  add_model_option(*cmd, a->model);
+  cmd->add_flag("--no-weight-cache", a->no_weight_cache, "Convert the weights at every load (the cold-start figure)");
   cmd->add_option("--dtype", a->dtype, "Weight type: f32, bf16, f16, q8_0, q4_0")->capture_default_str();
   cmd->add_option("--kv-type", a->kv_type, "KV cache type: f32, f16, bf16")->capture_default_str();
   cmd->add_option("--threads,-t", a->threads, "Worker threads (0 = all cores)")->check(thread_count());
@@ -69,11 +72,12 @@ void add_bench_command(CLI::App& app) {
   cmd->callback([a] {
     using clock = std::chrono::steady_clock;
     std::vector<double> load_s, prefill, decode, ttft;
+    const std::filesystem::path dir = model_folder(a->model);
     std::shared_ptr<Model> model;
     for (int rep = 0; rep < a->reps; ++rep) {
       model.reset();
       auto t0 = clock::now();
-      model = Model::load(a->model, {.dtype = a->dtype, .threads = a->threads});
+      model = Model::load(dir, {.dtype = a->dtype, .threads = a->threads, .weight_cache = !a->no_weight_cache});
       load_s.push_back(std::chrono::duration<double>(clock::now() - t0).count());
       std::vector<int32_t> prompt = bench_prompt(a->prompt, model->config().vocab_size);
       SessionOptions so;

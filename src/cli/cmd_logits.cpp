@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/model_source.h"
 #include "cli/flag_checks.h"
 #include "cli/options.h"
 #include "gemma4/error.h"
@@ -15,12 +16,14 @@ namespace gemma4::cli {
 void add_logits_command(CLI::App& app) {
   struct Args {
     std::string model, tokens, out, dtype = "f32", kv_type = "f32";
+    bool no_weight_cache = false;
     int64_t chunk = 512;
     int threads = 0;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("logits", "Compute the logits of every position of a token sequence");
-  cmd->add_option("--model", args->model, "Model folder (config.json, safetensors)")->required();
+  add_model_option(*cmd, args->model, "--model");
+  cmd->add_flag("--no-weight-cache", args->no_weight_cache, "Do not read or write the weight cache");
   cmd->add_option("--tokens", args->tokens, "Comma-separated token ids, e.g. 2,105,2364")->required();
   cmd->add_option("--prefill-chunk", args->chunk,
                   "Tokens fed per forward pass (1 = pure decode; >= T = one prefill)")
@@ -32,7 +35,8 @@ void add_logits_command(CLI::App& app) {
   cmd->callback([args] {
     std::vector<int32_t> ids = parse_token_list(args->tokens);
     if (ids.empty()) throw Error("--tokens is empty: give at least one token id");
-    auto model = Model::load(args->model, {.dtype = args->dtype, .threads = args->threads});
+    auto model = Model::load(model_folder(args->model),
+                             {.dtype = args->dtype, .threads = args->threads, .weight_cache = !args->no_weight_cache});
     SessionOptions so;
     so.max_context = static_cast<int64_t>(ids.size());
     so.max_chunk = std::max<int64_t>(1, std::min<int64_t>(args->chunk, static_cast<int64_t>(ids.size())));

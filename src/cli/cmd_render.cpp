@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/model_source.h"
 #include "gemma4/chat.h"
 #include "gemma4/error.h"
 #include "gemma4/tokenizer.h"
@@ -34,7 +35,7 @@ void add_render_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("render", "Render a conversation with the chat template and print text and ids");
-  cmd->add_option("--model", args->model, "Model folder with tokenizer.json")->required();
+  add_model_option(*cmd, args->model, "--model");
   cmd->add_option("--messages", args->messages,
                   "JSON file: an array of messages, or an object with \"messages\" (and optionally \"tools\")")
       ->required();
@@ -57,7 +58,7 @@ void add_render_command(CLI::App& app) {
     options.preserve_thinking = args->preserve_thinking;
     options.add_generation_prompt = !args->no_generation_prompt;
     const std::string prompt = render_chat(messages, tools, options);
-    const Tokenizer tokenizer = Tokenizer::load(args->model);
+    const Tokenizer tokenizer = Tokenizer::load(model_folder(args->model));
     const auto ids = tokenizer.encode(prompt);
     if (args->json) {
       std::fputs((nlohmann::json{{"prompt", prompt}, {"ids", ids}}.dump() + "\n").c_str(), stdout);

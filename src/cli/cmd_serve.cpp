@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/model_source.h"
 #include "gemma4/engine.h"
 #include "gemma4/error.h"
 #include "server/backend.h"
@@ -67,6 +68,7 @@ void drain(server::HttpServer& http, const sigset_t& signals, double seconds) {
 
 void serve(ServeArgs& a) {
   if (!a.api_key_file.empty()) a.server.api_key = read_api_key(a.api_key_file);
+  if (a.server.model_alias.empty() && is_hub_id(a.model)) a.server.model_alias = a.model;  // not the commit folder's name
   // Each open stream holds an HTTP worker: room for every running and queued request, plus some.
   a.server.http_threads = static_cast<int>(std::min<int64_t>(1024, std::max<int64_t>(32, a.engine.parallel + a.engine.max_queue + 16)));
   const sigset_t signals = block_signals();
@@ -82,7 +84,7 @@ void serve(ServeArgs& a) {
   std::atomic<bool> loaded{false};
   std::thread loader([&] {
     try {
-      engine = Engine::open(a.model, a.engine);
+      engine = Engine::open(model_folder(a.model), a.engine);  // a Hub id downloads here, /health says loading
       for (const std::string& warning : engine->warnings()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
       http.set_backend(server::make_engine_backend(engine));
       loaded = true;
@@ -123,7 +125,8 @@ void add_serve_command(CLI::App& app) {
   constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
   auto a = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server (chat and text completions)");
-  cmd->add_option("--model,-m", a->model, "Model folder (config.json, tokenizer.json, safetensors)")->required();
+  add_model_option(*cmd, a->model);
+  cmd->add_flag_callback("--no-weight-cache", [a] { a->engine.weight_cache = false; }, "Do not read or write the weight cache");
   cmd->add_option("--host", a->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", a->server.port, "Port to listen on (0: any free port)")
       ->check(CLI::Range(0, 65535))

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/model_source.h"
 #include "gemma4/error.h"
 #include "gemma4/tokenizer.h"
 
@@ -20,7 +21,7 @@ void add_tokenize_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Print the token ids of a text as a JSON array");
-  cmd->add_option("--model", args->model, "Model folder with tokenizer.json (or the tokenizer.json itself)")->required();
+  add_model_option(*cmd, args->model, "--model");
   auto* text = cmd->add_option("--text", args->text, "Text to tokenize");
   auto* file = cmd->add_option("--text-file", args->text_file, "Read the text to tokenize from this file");
   text->excludes(file);
@@ -33,7 +34,7 @@ void add_tokenize_command(CLI::App& app) {
       if (!in) throw Error("cannot open --text-file " + args->text_file);
       input.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
-    const Tokenizer tokenizer = Tokenizer::load(args->model);
+    const Tokenizer tokenizer = Tokenizer::load(model_folder(args->model));
     const auto ids = tokenizer.encode(input, !args->no_special);
     std::string line = "[";
     for (size_t i = 0; i < ids.size(); ++i) {

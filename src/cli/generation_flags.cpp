@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/flag_checks.h"
+#include "cli/model_source.h"
 #include "gemma4/error.h"
 
 namespace gemma4::cli {
@@ -16,7 +17,8 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   // Far above any model's context (Gemma 4: 131,072); the model's own limit is checked on load.
   constexpr int64_t kMaxContextFlag = int64_t{1} << 24;
   constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
-  cmd.add_option("--model,-m", f.model, "Model folder (config.json, tokenizer.json, safetensors)")->required();
+  add_model_option(cmd, f.model);
+  cmd.add_flag("--no-weight-cache", f.no_weight_cache, "Convert the weights afresh; do not read or write the weight cache");
   cmd.add_option("--dtype", f.dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0")
       ->check(CLI::IsMember({"f32", "bf16", "f16", "q8_0", "q4_0"}))
       ->capture_default_str();
@@ -58,6 +60,7 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
   eo.max_context = f.ctx;
   eo.parallel = parallel;
   eo.max_queue = max_queue;
+  eo.weight_cache = !f.no_weight_cache;
   int last_percent = -1;
   eo.progress = [&](double fraction) {
     int percent = static_cast<int>(fraction * 100);
@@ -68,7 +71,7 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
   };
   std::shared_ptr<Engine> engine;
   try {
-    engine = Engine::open(f.model, eo);
+    engine = Engine::open(model_folder(f.model), eo);
   } catch (const EngineError& e) {
     if (tty) std::fprintf(stderr, "\r\033[K");
     if (e.kind() == ErrorKind::BadRequest && f.ctx > 0 && std::string(e.what()).find("max_position_embeddings") != std::string::npos)

@@ -25,6 +25,7 @@ struct GenerationFlags {
   std::string system;
   bool thinking = false;
   bool verbose = false;
+  bool no_weight_cache = false;
   float temperature = 1.0f, top_p = 1.0f, min_p = 0.0f;
   int top_k = 0;
   float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;

@@ -75,6 +75,7 @@ EngineImpl::EngineImpl(const std::filesystem::path& dir_, const EngineOptions& o
   mo.dtype = options.dtype;
   mo.threads = options.threads;
   mo.progress = options.progress;
+  mo.weight_cache = options.weight_cache;
   model = model_step([&] { return Model::load(dir, mo); });
   check_pieces();
   build_pool();

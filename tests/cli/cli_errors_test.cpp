@@ -97,7 +97,8 @@ TEST(CliErrors, OtherSamplingFlags) {
 }
 
 TEST(CliErrors, ParseErrorsUseTheSameShape) {
-  expect_one_error_line(run_cli("run hi"), "--model is required");
+  // (--model is optional: it defaults to the Hub id google/gemma-4-E2B-it.)
+  expect_one_error_line(run_cli("run -m " + tiny()), "prompt is required");
   expect_one_error_line(run_cli("frobnicate"), "A subcommand is required");
   expect_one_error_line(run_cli("run -m " + tiny() + " hi --no-such-flag"), "--no-such-flag");
   expect_one_error_line(run_cli("logits --model " + tiny() + " --tokens 2 --out /dev/null --prefill-chunk 0"),

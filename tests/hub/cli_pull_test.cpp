@@ -58,6 +58,18 @@ TEST(CliPull, DownloadsOnceThenWorksOffline) {
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("HF_HUB_OFFLINE"), std::string::npos) << missing.err;
 
+  // Every --model takes the id: tokenize and logits run from the cache with the network off.
+  CliRun ids = run(env + " HF_HUB_OFFLINE=1", "tokenize --model acme/tiny --text hello", home.path());
+  ASSERT_EQ(ids.status, 0) << ids.err;
+  CliRun direct = run(env, "tokenize --model " + snapshot.string() + " --text hello", home.path());
+  EXPECT_EQ(ids.out, direct.out);
+  const fs::path logits = home.path() / "logits.f32";
+  CliRun lg = run(env + " HF_HUB_OFFLINE=1", "logits --model acme/tiny@" + commit + " --tokens 2,105 --out " +
+                                                 logits.string() + " --dtype q8_0 --no-weight-cache",
+                  home.path());
+  ASSERT_EQ(lg.status, 0) << lg.err;
+  EXPECT_EQ(fs::file_size(logits), 2u * 512u * 4u);
+
   CliRun bad = run(env, "pull not-an-id", home.path());
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find("not a Hub model id"), std::string::npos) << bad.err;
