@@ -1,41 +1,17 @@
 // End-to-end tests of the gemma4 binary on tiny-a: real processes, real files, checked output.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <regex>
-#include <cstdio>
-#include <sys/wait.h>
 
 #include "gemma4/tokenizer.h"
+#include "cli/run_cli.h"
 #include "test_util.h"
 
 namespace gemma4 {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-// Runs `gemma4 ARGS` with optional stdin text; captures stdout and stderr separately.
-RunResult run_cli(const std::string& args, const std::string& input = "") {
-  testing::TempDir tmp;
-  auto in_path = tmp.path() / "stdin", err_path = tmp.path() / "stderr";
-  std::ofstream(in_path) << input;
-  std::string cmd = std::string(GEMMA4_BINARY) + " " + args + " < " + in_path.string() + " 2> " + err_path.string();
-  RunResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
+using testing::run_cli;
+using testing::RunResult;
 
 std::string join_ids(const std::vector<int32_t>& ids) {
   std::string s;
