@@ -2,7 +2,8 @@
 # Serving throughput side by side: N concurrent greedy requests (P prompt tokens, G new tokens each)
 # on gemma4's serving engine (`gemma4 batch`) and on llama.cpp serving N sequences of one context
 # (../shared/peer-llamacpp/batch.mjs), each against its own single-request run, same machine,
-# same threads, same time window. Wall time includes prefill in both.
+# same threads, same time window. Wall time includes prefill in both. The last column is gemma4's
+# single-stream decode speed (`gemma4 bench`, decode only) for the issue's "aggregate vs one decode".
 #
 #   bash bench/peer/compare_batch.sh MODELS_DIR [THREADS] [N] [P] [G]
 #
@@ -46,8 +47,8 @@ with open(path, "w") as f:
 PY
 }
 
-echo "| engine | weights | requests | aggregate gen tok/s | one request alone | ratio |"
-echo "|---|---|---|---|---|---|"
+echo "| engine | weights | requests | aggregate gen tok/s | one request alone | ratio | single-stream decode tok/s |"
+echo "|---|---|---|---|---|---|---|"
 for q in ${QUANTS:-q4_0 q8_0}; do
   [ -f "$models/e2b-$q.gguf" ] || /usr/bin/python3 "$peer/hf_to_gguf.py" "$models/e2b" "$models/e2b-$q.gguf" --outtype "$q"
   node "$peer/batch.mjs" --model "$models/e2b-$q.gguf" --threads "$threads" --n "$n" --prompt "$prompt" --gen "$gen" \
@@ -58,14 +59,18 @@ for q in ${QUANTS:-q4_0 q8_0}; do
     -o "$out/gemma4-one-$q.jsonl" --json "$out/gemma4-batch1-$q.json" >/dev/null 2>&1
   "$bin" batch --model "$models/e2b" --dtype "$q" --threads "$threads" --parallel "$n" -i "$out/many.jsonl" \
     -o "$out/gemma4-many-$q.jsonl" --json "$out/gemma4-batch$n-$q.json" >/dev/null 2>&1
+  "$bin" bench --model "$models/e2b" --dtype "$q" --threads "$threads" --prompt "$prompt" --gen "$gen" --reps 1 \
+    --json "$out/gemma4-bench-$q.json" >/dev/null 2>&1
   python3 - "$out" "$q" "$n" <<'PY'
 import json, sys
 out, q, n = sys.argv[1], sys.argv[2], sys.argv[3]
 l = json.load(open(f"{out}/llama-batch-{q}.json"))
 one = json.load(open(f"{out}/gemma4-batch1-{q}.json"))
 many = json.load(open(f"{out}/gemma4-batch{n}-{q}.json"))
-print(f"| llama.cpp v0.5.0 | {q} | {n} | {l['gen_tok_s']:.2f} | {l['single_gen_tok_s']:.2f} | {l['ratio']:.2f}x |")
+decode = json.load(open(f"{out}/gemma4-bench-{q}.json"))["decode_tok_s"]
+print(f"| llama.cpp v0.5.0 | {q} | {n} | {l['gen_tok_s']:.2f} | {l['single_gen_tok_s']:.2f} | {l['ratio']:.2f}x | |")
 print(f"| gemma4 | {q} | {n} | {many['gen_tok_s']:.2f} ({many['gen_tok_s'] / l['gen_tok_s']:.2f}x llama.cpp) "
-      f"| {one['gen_tok_s']:.2f} | {many['gen_tok_s'] / one['gen_tok_s']:.2f}x |")
+      f"| {one['gen_tok_s']:.2f} | {many['gen_tok_s'] / one['gen_tok_s']:.2f}x | {decode:.2f} "
+      f"(aggregate = {many['gen_tok_s'] / decode:.2f}x) |")
 PY
 done
