@@ -230,7 +230,11 @@ bool WeightCache::write_file(const fs::path& path, const FileHeader& h, const st
 
 std::unique_ptr<ModelWeights> load_weights_cached(const fs::path& model_dir, const WeightLoadOptions& options,
                                                   const fs::path& cache_dir) {
-  if (cache_dir.empty() && env_or_empty("GEMMA4_WEIGHT_CACHE") == "off") return load_weights(model_dir, options);
+  // Float types convert at memory speed (or not at all: bf16 maps the checkpoint), and their cache
+  // files would be as large as the checkpoint: only the quantized types are worth a file.
+  const bool quantized = options.weight_type == WeightType::Q8_0 || options.weight_type == WeightType::Q4_0;
+  if (!quantized || (cache_dir.empty() && env_or_empty("GEMMA4_WEIGHT_CACHE") == "off"))
+    return load_weights(model_dir, options);
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<WeightCache> cache;
   try {

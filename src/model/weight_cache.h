@@ -67,7 +67,8 @@ class WeightCache final : public ConvertedWeightStore {
 };
 
 // load_weights() through the cache in `cache_dir` (empty: default_weight_cache_dir(), or no
-// cache at all when GEMMA4_WEIGHT_CACHE=off).
+// cache at all when GEMMA4_WEIGHT_CACHE=off), for the quantized types q8_0 and q4_0 (float types
+// load as before).
 std::unique_ptr<ModelWeights> load_weights_cached(const std::filesystem::path& model_dir,
                                                   const WeightLoadOptions& options,
                                                   const std::filesystem::path& cache_dir = {});

@@ -37,7 +37,7 @@ class WeightCacheTest : public ::testing::Test {
 };
 
 TEST_F(WeightCacheTest, FirstLoadWritesSecondLoadMapsWithEqualLogits) {
-  for (const char* dtype : {"q4_0", "q8_0", "f16"}) {
+  for (const char* dtype : {"q4_0", "q8_0"}) {
     SCOPED_TRACE(dtype);
     const WeightType type = *parse_weight_type(dtype);
     EXPECT_EQ(state(type), WeightCache::State::Missing);
@@ -53,6 +53,13 @@ TEST_F(WeightCacheTest, FirstLoadWritesSecondLoadMapsWithEqualLogits) {
     EXPECT_EQ(first, uncached);
     EXPECT_EQ(second, uncached);
   }
+}
+
+TEST_F(WeightCacheTest, FloatTypesAreNotCached) {
+  load("f16");
+  load("f32");
+  EXPECT_EQ(state(WeightType::F16), WeightCache::State::Missing);
+  EXPECT_EQ(state(WeightType::F32), WeightCache::State::Missing);
 }
 
 TEST_F(WeightCacheTest, ChangedCheckpointMakesTheCacheStale) {
