@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/model_source.h"
 #include "gemma4/engine.h"
 #include "gemma4/error.h"
@@ -143,7 +144,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--kv-type", a->engine.kv_type, "KV cache type: f32, f16, bf16")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}))
       ->capture_default_str();
-  cmd->add_option("--threads,-t", a->engine.threads, "Worker threads (0 = all cores)")->check(CLI::Range(0, 4096));
+  cmd->add_option("--threads,-t", a->engine.threads, "Worker threads (0 = all cores)")->check(thread_count());
   auto* key = cmd->add_option("--api-key", a->server.api_key, "Require 'Authorization: Bearer KEY'");
   cmd->add_option("--api-key-file", a->api_key_file, "Read the API key from this file")->excludes(key);
   cmd->add_option("--max-queue", a->engine.max_queue, "Waiting requests beyond --parallel; more get 429")
@@ -151,7 +152,7 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--cors-origin", a->server.cors_origin, "Allow browser requests from this origin ('*' for any)");
   cmd->add_option("--kv-budget", a->engine.kv_budget_bytes, "KV pool size in bytes (0: --parallel full contexts)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, int64_t{1} << 50));
   cmd->add_option("--model-alias", a->server.model_alias, "Model id reported to and accepted from clients");
   cmd->add_option("--max-body", a->server.max_body_bytes, "Largest request body in bytes (bigger: 413)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 32))
