@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/run_cli.h"
 #include "test_util.h"
 
 namespace gemma4 {
@@ -19,31 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `gemma4 ARGS` with `input` on stdin, capturing stdout and stderr.
-RunResult run_cli(const std::string& args, const std::string& input = "") {
-  testing::TempDir tmp;
-  const fs::path in_path = tmp.path() / "stdin", err_path = tmp.path() / "stderr";
-  std::ofstream(in_path, std::ios::binary) << input;
-  const std::string cmd =
-      std::string(GEMMA4_BINARY) + " " + args + " < " + in_path.string() + " 2> " + err_path.string();
-  RunResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
+using testing::run_cli;
+using testing::RunResult;
 
 std::string tiny() { return testing::tiny_a_dir().string(); }
 
