@@ -139,7 +139,10 @@ void EngineImpl::admit() {
   }
 }
 
-// Decoding requests first (one token each), then prefill chunks in admission order.
+// Decoding requests first (one token each), then prefill chunks: every prefilling request gets a
+// fair share of what is left (so a short prompt is not queued behind a long one), and what the
+// shares leave unused goes to them in admission order. Chunk boundaries do not change any row's
+// arithmetic, so this costs nothing in reproducibility.
 std::vector<EngineImpl::Planned> EngineImpl::plan_batch() {
   std::vector<Planned> plan;
   int64_t budget = options.step_tokens;
@@ -155,12 +158,20 @@ std::vector<EngineImpl::Planned> EngineImpl::plan_batch() {
     if (r->pending() > 1) prefilling.push_back(r.get());
   std::sort(prefilling.begin(), prefilling.end(),
             [](const RequestState* a, const RequestState* b) { return a->admitted_order < b->admitted_order; });
-  for (RequestState* r : prefilling) {
-    if (budget == 0) break;
-    const int64_t take = std::min(r->pending(), budget);
-    plan.push_back({r, take, take == r->pending()});
-    budget -= take;
+  if (prefilling.empty() || budget == 0) return plan;
+  const int64_t share = std::max<int64_t>(1, budget / static_cast<int64_t>(prefilling.size()));
+  std::vector<int64_t> take(prefilling.size(), 0);
+  for (size_t i = 0; i < prefilling.size() && budget > 0; ++i) {
+    take[i] = std::min({prefilling[i]->pending(), share, budget});
+    budget -= take[i];
   }
+  for (size_t i = 0; i < prefilling.size() && budget > 0; ++i) {
+    const int64_t extra = std::min(prefilling[i]->pending() - take[i], budget);
+    take[i] += extra;
+    budget -= extra;
+  }
+  for (size_t i = 0; i < prefilling.size(); ++i)
+    if (take[i] > 0) plan.push_back({prefilling[i], take[i], take[i] == prefilling[i]->pending()});
   return plan;
 }
 

@@ -156,17 +156,24 @@ TEST(Engine, CancellationFromTheCallbackOrTheHandleFreesEveryBlock) {
   EXPECT_EQ(r.finish, FinishReason::Cancelled);
   EXPECT_EQ(r.completion_tokens, 3);
 
-  // A running request and one queued behind it (parallel 1), both cancelled through their handles.
+  // A running request and one queued behind it (parallel 1), both cancelled through their handles
+  // from this thread. The running one holds the engine at its second token until both cancels are
+  // in, so the test does not depend on how fast the machine is.
   std::atomic<int> tokens{0};
+  std::atomic<bool> cancels_sent{false};
   auto running = engine->submit(sampled(prompt_of(200, 2), 50, 1), [&](const TokenEvent&) {
-    ++tokens;
+    if (++tokens == 2)
+      while (!cancels_sent.load()) std::this_thread::yield();
     return true;
   });
   auto queued = engine->submit(sampled(prompt_of(20, 3), 50, 1));
-  while (tokens.load() < 2 && !running->done()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (tokens.load() < 2) std::this_thread::yield();
   queued->cancel();
   running->cancel();
-  EXPECT_EQ(running->wait().finish, FinishReason::Cancelled);
+  cancels_sent = true;
+  RequestResult run = running->wait();
+  EXPECT_EQ(run.finish, FinishReason::Cancelled);
+  EXPECT_EQ(run.completion_tokens, 2);
   RequestResult q = queued->wait();
   EXPECT_EQ(q.finish, FinishReason::Cancelled);
   EXPECT_EQ(q.completion_tokens, 0);
@@ -175,16 +182,22 @@ TEST(Engine, CancellationFromTheCallbackOrTheHandleFreesEveryBlock) {
 }
 
 TEST(Engine, CancellingDuringALongPrefillStopsWithinAStep) {
-  auto options = tiny_options(1);
-  options.step_tokens = 8;  // a 240-token prompt takes 30 steps
+  auto options = tiny_options(2);
+  options.step_tokens = 8;  // a 240-token prompt takes more than 30 steps
   auto engine = Engine::open(testing::tiny_a_dir(), options);
-  auto h = engine->submit(sampled(prompt_of(240, 4), 10, 1));
-  while (engine->stats().steps < 3) std::this_thread::yield();
-  h->cancel();
-  RequestResult r = h->wait();
+  auto long_prompt = engine->submit(sampled(prompt_of(240, 4), 10, 1));
+  // A short request decoding beside it cancels the long one at its third token, i.e. a few steps
+  // into the long prefill, from the engine's own thread (deterministic on any machine).
+  int seen = 0;
+  RequestResult beside = engine->generate(sampled(prompt_of(2, 5), 6, 1), [&](const TokenEvent& e) {
+    if (e.token >= 0 && ++seen == 3) long_prompt->cancel();
+    return true;
+  });
+  RequestResult r = long_prompt->wait();
   EXPECT_EQ(r.finish, FinishReason::Cancelled);
   EXPECT_EQ(r.completion_tokens, 0);
-  EXPECT_LT(engine->stats().steps, 30);
+  EXPECT_EQ(beside.completion_tokens, 6);
+  EXPECT_LT(engine->stats().steps, 12);
   EXPECT_EQ(used_blocks(*engine), 0);
 }
 
