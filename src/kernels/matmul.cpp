@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include "kernels/cpu_dispatch.h"
 #include "kernels/matmul_kernels.h"
 #include "kernels/numeric.h"
+#include "kernels/quant_panels.h"
 
 namespace gemma4 {
 
@@ -38,30 +40,25 @@ void float_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
   }
 }
 
-// Quantized weights: exact integer block dots, scaled and summed in float.
+// Quantized weights: exact integer block dots, then the float steps of quant_panels.h (the SIMD
+// paths' arithmetic, so all paths give the same bits).
 void quantized_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
   const WeightMatrix& w = *p.w;
   const int64_t blocks = w.cols / 32;
-  const size_t rb = row_bytes(w.type, w.cols);
+  thread_local std::vector<int8_t> values;
+  thread_local std::vector<uint16_t> scales;
+  values.resize(w.cols);
+  scales.resize(blocks);
   for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = static_cast<const uint8_t*>(w.data) + rb * r;
+    unpack_panel_row(w, r, values.data(), scales.data());
     for (int64_t t = 0; t < p.n; ++t) {
       const float* a_scale = p.xq->row_scales(t);
       const int8_t* a_quant = p.xq->row_quants(t);
       float acc = 0.0f;
       for (int64_t b = 0; b < blocks; ++b) {
-        int32_t dot;
-        float wd;
-        if (w.type == WeightType::Q8_0) {
-          const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[b];
-          dot = dot_block_q8_0(blk, a_quant + b * 32);
-          wd = f16_to_f32(blk.d);
-        } else {
-          const auto& blk = reinterpret_cast<const BlockQ4_0*>(row)[b];
-          dot = dot_block_q4_0(blk, a_quant + b * 32);
-          wd = f16_to_f32(blk.d);
-        }
-        acc += static_cast<float>(dot) * (wd * a_scale[b]);
+        int32_t dot = 0;
+        for (int e = 0; e < 32; ++e) dot += static_cast<int32_t>(values[b * 32 + e]) * a_quant[b * 32 + e];
+        acc = std::fma(static_cast<float>(dot), f16_to_f32(scales[b]) * a_scale[b], acc);
       }
       p.y[t * p.y_stride + r] = acc;
     }
@@ -113,29 +110,32 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride, 
   if (is_quantized(w.type)) {
     QuantizedActivations& xq = activation_scratch();
     if (path == KernelPath::Avx2) {
-      quantize_activations_avx2(x, n, x_stride, w.cols, w.type == WeightType::Q4_0, xq);
+      quantize_activations_avx2(x, n, x_stride, w.cols, panel_weight_offset(w.type), xq);
     } else {
-      quantize_activations_portable(x, n, x_stride, w.cols, false, xq);
+      quantize_activations_portable(x, n, x_stride, w.cols, 0, xq);
     }
     p.xq = &xq;
   }
   auto kernel = path == KernelPath::Avx2 ? &matmul_rows_avx2 : &matmul_rows_portable;
 
-  // Work is split into row chunks that are multiples of the kernel's row tile. About four chunks
-  // per thread balance uneven progress; small matrices use fewer so each chunk stays worth a
-  // fork-join (≈ 64 rows × 1536 cols at least).
+  // Work is split into row chunks that are multiples of the kernel's row tile (quantized types: on
+  // their 16-row panels, counted from row 0, so no panel is computed twice). About four chunks per
+  // thread balance uneven progress; small matrices use fewer so each chunk stays worth a fork-join
+  // (≈ 64 rows × 1536 cols at least).
+  const int64_t tile = is_quantized(w.type) ? kPanelRows : kMatmulRowTile;
   const int64_t min_chunk_weights = 64 * 1536;
   const int64_t work_per_row = std::max<int64_t>(1, w.cols * n);
-  int64_t min_rows = std::max<int64_t>(kMatmulRowTile, min_chunk_weights / work_per_row);
+  int64_t min_rows = std::max<int64_t>(tile, min_chunk_weights / work_per_row);
   int64_t chunks = std::min<int64_t>(static_cast<int64_t>(pool.size()) * 4,
                                      std::max<int64_t>(1, rows / min_rows));
   if (pool.size() == 1) chunks = 1;
   int64_t per = (rows + chunks - 1) / chunks;
-  per = (per + kMatmulRowTile - 1) / kMatmulRowTile * kMatmulRowTile;
-  chunks = (rows + per - 1) / per;
+  per = (per + tile - 1) / tile * tile;
+  const int64_t aligned_begin = row_begin / tile * tile;
+  chunks = (row_end - aligned_begin + per - 1) / per;
   pool.run(chunks, [&](int64_t c, int) {
-    const int64_t b = row_begin + c * per;
-    const int64_t e = std::min(row_end, b + per);
+    const int64_t b = std::max(row_begin, aligned_begin + c * per);
+    const int64_t e = std::min(row_end, aligned_begin + (c + 1) * per);
     if (b < e) kernel(p, b, e);
   });
 }

@@ -7,6 +7,7 @@
 
 #include "kernels/matmul_kernels.h"
 #include "kernels/numeric.h"
+#include "kernels/quant_panels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -22,7 +23,6 @@ namespace gemma4 {
 namespace {
 
 constexpr int64_t kTokenChunk = 64;
-constexpr int64_t kQ4PrefillTokens = 6;  // from here on, unpacking a row tile once pays off
 #ifndef GEMMA4_PREFETCH_BYTES
 #define GEMMA4_PREFETCH_BYTES 8192
 #endif
@@ -103,114 +103,113 @@ void float_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
   }
 }
 
-// ---- quantized weights ----------------------------------------------------------------------
+// ---- quantized weights: 16-row panels (quant_panels.h) -----------------------------------------
+// A 64-byte group of a panel is two ymm: rows 0..7 and rows 8..15, lane i holding row i's four
+// bytes. maddubs multiplies them with the token's four activation bytes broadcast to every lane.
 
-struct TileQ8_0 {
-  using Block = BlockQ8_0;
-  // Weight block as the unsigned operand of maddubs (|w|) plus the sign source.
-  struct Unpacked {
-    __m256i magnitude;
-    __m256i sign;
-  };
-  static Unpacked unpack(const Block& b) {
-    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q));
-    return {_mm256_sign_epi8(q, q), q};
-  }
-  // Eight exact int32 sums of w·a over 4 consecutive elements (|w|·(a·sign w) equals w·a; the
-  // int16 pair sums do not saturate: 127·127·2 < 32768).
-  static __m256i lane_sums(const Unpacked& w, __m256i a, const int32_t*) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(a, w.sign)),
-                             _mm256_set1_epi16(1));
-  }
-  static constexpr bool kNeedsBias = false;
-};
+#include "kernels/panel_driver.h"
 
-struct TileQ4_0 {
-  using Block = BlockQ4_0;
-  struct Unpacked {
-    __m256i nibbles;  // weights 0..31 of the block, unsigned 0..15
-  };
-  static Unpacked unpack(const Block& b) {
-    // The 16 bytes go to both 128-bit lanes (a load-port broadcast, no shuffle); shifting the upper
-    // lane's dwords right by 4 brings the high nibbles down, and the mask keeps one nibble per byte.
-    const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.q)));
-    const __m256i shifted = _mm256_srlv_epi32(bytes, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
-    return {_mm256_and_si256(shifted, _mm256_set1_epi8(0x0f))};
-  }
-  // Σ q·a per 4 elements plus the activation's -8·Σa gives Σ (q - 8)·a exactly
-  // (int16 pair sums |15·127·2| do not saturate).
-  static __m256i lane_sums(const Unpacked& w, __m256i a, const int32_t* bias) {
-    const __m256i qa = _mm256_madd_epi16(_mm256_maddubs_epi16(w.nibbles, a), _mm256_set1_epi16(1));
-    return _mm256_add_epi32(qa, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias)));
-  }
-  static constexpr bool kNeedsBias = true;
-};
+// Tokens per tile: 2 halves × T float accumulators plus T integer sums in 16 registers.
+constexpr int kPanelTokens = 3;
 
-// The f16 scales of block b of R rows, as floats in the low lanes of a ymm (one F16C convert).
-template <class Block, int R>
-inline __m256 row_scales(const Block* const* rows, int64_t b) {
-  __m128i h = _mm_cvtsi32_si128(rows[0][b].d);
-  if constexpr (R > 1) h = _mm_insert_epi16(h, rows[1][b].d, 1);
-  if constexpr (R > 2) h = _mm_insert_epi16(h, rows[2][b].d, 2);
-  if constexpr (R > 3) h = _mm_insert_epi16(h, rows[3][b].d, 3);
-  static_assert(R <= 4);
-  return _mm256_castps128_ps256(_mm_cvtph_ps(h));
+inline __m256i broadcast4(const int8_t* a) {
+  int32_t v;
+  std::memcpy(&v, a, 4);
+  return _mm256_set1_epi32(v);
 }
 
-// R weight rows × T activation rows, all blocks, with the arithmetic of quant.h's batch-invariance
-// note (the VNNI kernels in matmul_vnni.cpp do the same float operations).
-// `unpacked` (Q4_0 only, else null): the R rows' blocks already unpacked, [R][blocks] vectors, so a
-// prefill tile does not redo the nibble unpacking for every token tile.
-template <class Q, int R, int T>
-void quant_tile(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch, const __m256i* unpacked = nullptr) {
-  using Block = typename Q::Block;
-  const int64_t blocks = p.w->cols / 32;
-  const Block* wrow[R];
-  for (int i = 0; i < R; ++i) wrow[i] = static_cast<const Block*>(p.w->data) + (r + i) * blocks;
-  const int8_t* aq[T];
-  const float* as[T];
-  const int32_t* ab[T];
+inline void store_results(const PanelTask& task, int64_t t, __m256 low, __m256 high) {
+  if (task.lo == 0 && task.hi == kPanelRows) {
+    float* y = task.p->y + t * task.p->y_stride + task.row0;
+    _mm256_storeu_ps(y, low);
+    _mm256_storeu_ps(y + 8, high);
+    return;
+  }
+  alignas(32) float values[kPanelRows];
+  _mm256_store_ps(values, low);
+  _mm256_store_ps(values + 8, high);
+  store_panel_lanes(task, t, values);
+}
+
+// acc = fma(float(sums), d_w · d_a, acc) for the 8 rows of half h of block b.
+template <int T>
+inline void apply_scales(const PanelTask& task, int64_t t, int64_t b, int h, const __m256i* sums, __m256* acc) {
+  const __m256 wd = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(task.scales + 16 * b + 8 * h)));
   for (int j = 0; j < T; ++j) {
-    aq[j] = p.xq->row_quants(t + j);
-    as[j] = p.xq->row_scales(t + j);
-    ab[j] = Q::kNeedsBias ? p.xq->row_lane_bias(t + j) : nullptr;
+    const __m256 scale = _mm256_mul_ps(wd, _mm256_set1_ps(task.p->xq->row_scales(t + j)[b]));
+    acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[j]), scale, acc[j]);
   }
-  __m256 acc[R][T];
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < blocks; ++b) {
-    // On the first pass every weight byte comes straight from DRAM: asking for the bytes a few
-    // cache lines ahead keeps more misses in flight than the hardware prefetcher alone.
-    if (prefetch) {
-      for (int i = 0; i < R; ++i)
-        _mm_prefetch(reinterpret_cast<const char*>(wrow[i] + b) + kPrefetchBytes, _MM_HINT_T0);
-    }
-    typename Q::Unpacked w[R];
-    for (int i = 0; i < R; ++i) {
-      if constexpr (Q::kNeedsBias) {
-        w[i] = unpacked ? typename Q::Unpacked{_mm256_loadu_si256(unpacked + i * blocks + b)} : Q::unpack(wrow[i][b]);
-      } else {
-        w[i] = Q::unpack(wrow[i][b]);
-      }
-    }
-    const __m256 wd = row_scales<Block, R>(wrow, b);
-    for (int j = 0; j < T; ++j) {
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq[j] + b * 32));
-      // Products of the R weight scales with this activation scale; lane i is broadcast per row
-      // through memory: a broadcast load uses a load port instead of the shuffle unit.
-      alignas(32) float products[8];
-      _mm256_store_ps(products, _mm256_mul_ps(wd, _mm256_set1_ps(as[j][b])));
-      const int32_t* bias = Q::kNeedsBias ? ab[j] + b * 8 : nullptr;
-      for (int i = 0; i < R; ++i) {
-        const __m256i sums = Q::lane_sums(w[i], a, bias);
-        const __m256 scale = _mm256_broadcast_ss(products + i);
-        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[i][j]);
-      }
-    }
-  }
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < T; ++j) p.y[(t + j) * p.y_stride + r + i] = hsum(acc[i][j]);
 }
+
+// Q8_0: the stored q + 128 becomes the signed q again; maddubs takes |q| and the activation with
+// q's sign (|q|·a·sign(q) = q·a, pair sums ≤ 2·127·127 do not saturate), madd widens to int32.
+template <int T>
+struct Q8Tile {
+  static void run(const PanelTask& task, int64_t t, bool prefetch) {
+    const QuantizedActivations& xq = *task.p->xq;
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[2][T];
+    for (int h = 0; h < 2; ++h)
+      for (int j = 0; j < T; ++j) acc[h][j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < task.blocks; ++b) {
+      const uint8_t* q = task.quants + b * 512;
+      if (prefetch)
+        for (int line = 0; line < 512; line += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + line), _MM_HINT_T0);
+      for (int h = 0; h < 2; ++h) {
+        __m256i sums[T];
+        for (int j = 0; j < T; ++j) sums[j] = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k) {
+          const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)), flip);
+          const __m256i magnitude = _mm256_sign_epi8(w, w);
+          for (int j = 0; j < T; ++j) {
+            const __m256i a = _mm256_sign_epi8(broadcast4(xq.row_quants(t + j) + b * 32 + 4 * k), w);
+            sums[j] = _mm256_add_epi32(sums[j], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, a), ones));
+          }
+        }
+        apply_scales<T>(task, t, b, h, sums, acc[h]);
+      }
+    }
+    for (int j = 0; j < T; ++j) store_results(task, t + j, acc[0][j], acc[1][j]);
+  }
+};
+
+// Q4_0: nibbles × activations summed in int16 over the whole block (8 pair sums of ≤ 2·15·127
+// stay below 32768), widened once, then the block's −8·Σa added.
+template <int T>
+struct Q4Tile {
+  static void run(const PanelTask& task, int64_t t, bool prefetch) {
+    const QuantizedActivations& xq = *task.p->xq;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[2][T];
+    for (int h = 0; h < 2; ++h)
+      for (int j = 0; j < T; ++j) acc[h][j] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < task.blocks; ++b) {
+      const uint8_t* q = task.quants + b * 256;
+      if (prefetch)
+        for (int line = 0; line < 256; line += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + line), _MM_HINT_T0);
+      for (int h = 0; h < 2; ++h) {
+        __m256i sums[T];
+        for (int j = 0; j < T; ++j) sums[j] = _mm256_setzero_si256();
+        for (int k = 0; k < 4; ++k) {
+          const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h));
+          const __m256i lo = _mm256_and_si256(bytes, low_nibbles);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_nibbles);
+          for (int j = 0; j < T; ++j) {
+            const int8_t* a = xq.row_quants(t + j) + b * 32 + 4 * k;
+            sums[j] = _mm256_add_epi16(sums[j], _mm256_maddubs_epi16(lo, broadcast4(a)));
+            sums[j] = _mm256_add_epi16(sums[j], _mm256_maddubs_epi16(hi, broadcast4(a + 16)));
+          }
+        }
+        for (int j = 0; j < T; ++j)
+          sums[j] = _mm256_add_epi32(_mm256_madd_epi16(sums[j], ones), _mm256_set1_epi32(xq.row_block_bias(t + j)[b]));
+        apply_scales<T>(task, t, b, h, sums, acc[h]);
+      }
+    }
+    for (int j = 0; j < T; ++j) store_results(task, t + j, acc[0][j], acc[1][j]);
+  }
+};
 
 // ---- tiling driver --------------------------------------------------------------------------
 
@@ -238,37 +237,6 @@ struct FloatTile {
     }
   };
 };
-template <class Q>
-struct QuantTile {
-  template <int R, int T>
-  struct Of {
-    static void run(const MatmulProblem& p, int64_t r, int64_t t, bool prefetch) {
-      quant_tile<Q, R, T>(p, r, t, prefetch);
-    }
-  };
-};
-
-// Q4_0 with several tokens: each 4-row tile is unpacked once into a per-thread buffer and then
-// serves every token tile of the chunk (same values, so the same bits as unpacking in the tile).
-void q4_rows_prefill(const MatmulProblem& p, int64_t r0, int64_t r1) {
-  constexpr int T = 2;
-  const int64_t blocks = p.w->cols / 32;
-  __m256i* unpacked = static_cast<__m256i*>(matmul_scratch(kMatmulRowTile * blocks * sizeof(__m256i)));
-  for (int64_t t0 = 0; t0 < p.n; t0 += kTokenChunk) {
-    const int64_t t1 = std::min(p.n, t0 + kTokenChunk);
-    int64_t r = r0;
-    for (; r + kMatmulRowTile <= r1; r += kMatmulRowTile) {
-      const BlockQ4_0* rows = static_cast<const BlockQ4_0*>(p.w->data) + r * blocks;
-      for (int64_t k = 0; k < kMatmulRowTile * blocks; ++k)
-        _mm256_storeu_si256(unpacked + k, TileQ4_0::unpack(rows[k]).nibbles);
-      int64_t t = t0;
-      for (; t + T <= t1; t += T) quant_tile<TileQ4_0, kMatmulRowTile, T>(p, r, t, false, unpacked);
-      for (; t < t1; ++t) quant_tile<TileQ4_0, kMatmulRowTile, 1>(p, r, t, false, unpacked);
-    }
-    if (r < r1) rows_by_tokens<QuantTile<TileQ4_0>::Of, T>(p, r, r1, t0, t1);
-  }
-}
-
 template <template <int, int> class Tile, int T>
 void chunked(const MatmulProblem& p, int64_t r0, int64_t r1) {
   for (int64_t t0 = 0; t0 < p.n; t0 += kTokenChunk) {
@@ -284,33 +252,30 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) {
     case WeightType::BF16: chunked<FloatTile<LoadBF16>::Of, 3>(p, r0, r1); break;
     case WeightType::F16: chunked<FloatTile<LoadF16>::Of, 3>(p, r0, r1); break;
     case WeightType::Q8_0:
-      if (vnni_supported()) {
-        quant_rows_vnni(p, r0, r1);
-      } else {
-        chunked<QuantTile<TileQ8_0>::Of, 2>(p, r0, r1);
-      }
-      break;
     case WeightType::Q4_0:
       if (vnni_supported()) {
-        quant_rows_vnni(p, r0, r1);
+        quant_panels_vnni(p, r0, r1);
       } else {
-        if (p.n >= kQ4PrefillTokens) {
-          q4_rows_prefill(p, r0, r1);
-        } else {
-          chunked<QuantTile<TileQ4_0>::Of, 2>(p, r0, r1);
-        }
+        quant_panels_avx2(p, r0, r1);
       }
       break;
   }
 }
 
+void quant_panels_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) {
+  if (p.w->type == WeightType::Q8_0) {
+    panel_rows<Q8Tile, kPanelTokens>(p, r0, r1);
+  } else {
+    panel_rows<Q4Tile, kPanelTokens>(p, r0, r1);
+  }
+}
+
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,
-                               bool with_lane_bias, QuantizedActivations& out) {
+                               int32_t bias_offset, QuantizedActivations& out) {
   const int64_t blocks = cols / 32;
-  resize_activations(out, rows, blocks, with_lane_bias);
+  resize_activations(out, rows, blocks, bias_offset != 0);
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
-  const __m256i eight = _mm256_set1_epi8(8);
-  const __m256i minus_ones = _mm256_set1_epi16(-1);
+  const __m256i ones = _mm256_set1_epi8(1);
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t b = 0; b < blocks; ++b) {
       const float* xb = x + r * stride + b * 32;
@@ -339,10 +304,13 @@ void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int
       __m256i q8 = _mm256_packs_epi16(q16a, q16b);
       q8 = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.quants.data() + (r * blocks + b) * 32), q8);
-      if (with_lane_bias) {
-        // -(8·q[2i] + 8·q[2i+1]) - (8·q[2i+2] + 8·q[2i+3]) per int32 lane.
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.lane_bias.data() + (r * blocks + b) * 8),
-                            _mm256_madd_epi16(_mm256_maddubs_epi16(eight, q8), minus_ones));
+      if (bias_offset != 0) {
+        // Σq: maddubs(1, q) gives pair sums, madd(·, 1) sums of four, then the eight lanes.
+        const __m256i quads = _mm256_madd_epi16(_mm256_maddubs_epi16(ones, q8), _mm256_set1_epi16(1));
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+        out.block_bias[r * blocks + b] = -bias_offset * _mm_cvtsi128_si32(s);
       }
     }
   }
@@ -357,9 +325,10 @@ void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int
 namespace gemma4 {
 void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) { matmul_rows_portable(p, r0, r1); }
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,
-                               bool with_lane_bias, QuantizedActivations& out) {
-  quantize_activations_portable(x, rows, stride, cols, with_lane_bias, out);
+                               int32_t bias_offset, QuantizedActivations& out) {
+  quantize_activations_portable(x, rows, stride, cols, bias_offset, out);
 }
+void quant_panels_avx2(const MatmulProblem& p, int64_t r0, int64_t r1) { matmul_rows_portable(p, r0, r1); }
 }  // namespace gemma4
 
 #endif

@@ -27,18 +27,22 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1);
 
 // Same contract as quantize_activations_portable, bit-identical output.
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,
-                               bool with_lane_bias, QuantizedActivations& out);
+                               int32_t bias_offset, QuantizedActivations& out);
 
 // A per-thread scratch buffer of at least `bytes` bytes, 64-byte aligned, reused across calls (lives
 // in matmul.cpp so no allocation code is compiled for AVX2 targets).
 void* matmul_scratch(size_t bytes);
 
-// Rows per tile of the AVX2 kernels: row ranges handed to threads are multiples of this.
+// Rows per tile of the float AVX2 kernels: row ranges handed to threads are multiples of this
+// (quantized matrices are split on their 16-row panels instead).
 constexpr int64_t kMatmulRowTile = 4;
 
-// The quantized (Q8_0, Q4_0) rows with AVX-512 VNNI dot products (matmul_vnni.cpp); call only when
-// vnni_supported(). Bit-identical to the AVX2 kernels (see the batch-invariance note in quant.h).
-void quant_rows_vnni(const MatmulProblem& p, int64_t r0, int64_t r1);
+// The quantized (Q8_0, Q4_0) panel kernels: AVX2 (matmul_avx2.cpp) and AVX-512 VNNI
+// (matmul_vnni.cpp; call only when vnni_supported()). Both compute the arithmetic stated in
+// quant_panels.h, so they give the portable path's bits. Rows outside [r0, r1) of a panel the range
+// touches are computed but not written.
+void quant_panels_avx2(const MatmulProblem& p, int64_t r0, int64_t r1);
+void quant_panels_vnni(const MatmulProblem& p, int64_t r0, int64_t r1);
 // Whether the VNNI kernels are in use: the CPU has AVX512VL + AVX512VNNI and neither
 // GEMMA4_KERNELS=avx2 nor set_vnni_enabled(false) turned them off.
 bool vnni_supported();

@@ -79,18 +79,18 @@ void dequantize_row_q4_0(const void* in, int64_t n, float* out) {
   }
 }
 
-void resize_activations(QuantizedActivations& out, int64_t rows, int64_t blocks, bool with_lane_bias) {
+void resize_activations(QuantizedActivations& out, int64_t rows, int64_t blocks, bool with_block_bias) {
   out.rows = rows;
   out.blocks = blocks;
   out.scales.resize(rows * blocks);
   out.quants.resize(rows * blocks * 32);
-  out.lane_bias.resize(with_lane_bias ? rows * blocks * 8 : 0);
+  out.block_bias.resize(with_block_bias ? rows * blocks : 0);
 }
 
 void quantize_activations_portable(const float* x, int64_t rows, int64_t stride, int64_t cols,
-                                   bool with_lane_bias, QuantizedActivations& out) {
+                                   int32_t bias_offset, QuantizedActivations& out) {
   const int64_t blocks = cols / 32;
-  resize_activations(out, rows, blocks, with_lane_bias);
+  resize_activations(out, rows, blocks, bias_offset != 0);
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t b = 0; b < blocks; ++b) {
       const float* xb = x + r * stride + b * 32;
@@ -101,9 +101,10 @@ void quantize_activations_portable(const float* x, int64_t rows, int64_t stride,
       out.scales[r * blocks + b] = d;
       int8_t* q = out.quants.data() + (r * blocks + b) * 32;
       for (int i = 0; i < 32; ++i) q[i] = static_cast<int8_t>(std::nearbyint(xb[i] * id));
-      if (with_lane_bias) {
-        int32_t* bias = out.lane_bias.data() + (r * blocks + b) * 8;
-        for (int k = 0; k < 8; ++k) bias[k] = -8 * (q[4 * k] + q[4 * k + 1] + q[4 * k + 2] + q[4 * k + 3]);
+      if (bias_offset != 0) {
+        int32_t sum = 0;
+        for (int i = 0; i < 32; ++i) sum += q[i];
+        out.block_bias[r * blocks + b] = -bias_offset * sum;
       }
     }
   }

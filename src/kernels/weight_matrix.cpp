@@ -9,6 +9,7 @@
 #include "gemma4/error.h"
 #include "kernels/numeric.h"
 #include "kernels/quant.h"
+#include "kernels/quant_panels.h"
 #include "kernels/thread_pool.h"
 
 namespace gemma4 {
@@ -43,7 +44,14 @@ size_t row_bytes(WeightType t, int64_t cols) {
   return 0;
 }
 
-size_t WeightMatrix::byte_size() const { return row_bytes(type, cols) * static_cast<size_t>(rows); }
+size_t matrix_bytes(WeightType t, int64_t rows, int64_t cols) {
+  if (t == WeightType::Q8_0 || t == WeightType::Q4_0) {
+    return panel_bytes(t, cols) * static_cast<size_t>(panel_count(rows));
+  }
+  return row_bytes(t, cols) * static_cast<size_t>(rows);
+}
+
+size_t WeightMatrix::byte_size() const { return matrix_bytes(type, rows, cols); }
 
 namespace {
 
@@ -102,6 +110,31 @@ void convert_row(SourceType src_type, const void* src, int64_t cols, int64_t r, 
   }
 }
 
+// Quantizes 16 rows at a time into llama.cpp blocks, then packs them into a panel (quant_panels.h).
+std::shared_ptr<uint8_t> convert_to_panels(SourceType src_type, const void* src, int64_t rows, int64_t cols,
+                                           WeightType target, ThreadPool* pool) {
+  const size_t pb = panel_bytes(target, cols);
+  const int64_t panels = panel_count(rows);
+  std::shared_ptr<uint8_t> buffer = allocate_weight_buffer(pb * panels);
+  const size_t rb = row_bytes(target, cols);
+  auto convert_panels = [&](int64_t p0, int64_t p1) {
+    std::vector<float> tmp(cols);
+    std::vector<uint8_t> blocks(rb * kPanelRows);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t valid = std::min(kPanelRows, rows - p * kPanelRows);
+      for (int64_t i = 0; i < valid; ++i)
+        convert_row(src_type, src, cols, p * kPanelRows + i, target, tmp.data(), blocks.data() + rb * i);
+      pack_panel(target, blocks.data(), valid, cols, buffer.get() + pb * p);
+    }
+  };
+  if (pool != nullptr && pool->size() > 1) {
+    pool->parallel_for(panels, 4, [&](int64_t b, int64_t e, int) { convert_panels(b, e); });
+  } else {
+    convert_panels(0, panels);
+  }
+  return buffer;
+}
+
 }  // namespace
 
 WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t rows, int64_t cols,
@@ -126,6 +159,12 @@ WeightMatrix make_weight_matrix(SourceType src_type, const void* src, int64_t ro
   }
   if (same_float_type(src_type, target) && !copy) {
     m.data = src;
+    return m;
+  }
+  if (target == WeightType::Q8_0 || target == WeightType::Q4_0) {
+    std::shared_ptr<uint8_t> buffer = convert_to_panels(src_type, src, rows, cols, target, pool);
+    m.data = buffer.get();
+    m.owner = std::shared_ptr<const void>(buffer, buffer.get());
     return m;
   }
   const size_t rb = row_bytes(target, cols);
@@ -163,6 +202,13 @@ void dequantize_row(const WeightMatrix& m, int64_t r, float* out) {
     throw Error("dequantize_row: row " + std::to_string(r) + " is outside the " +
                 std::to_string(m.rows) + "-row " + std::string(weight_type_name(m.type)) + " matrix");
   }
+  if (m.type == WeightType::Q8_0 || m.type == WeightType::Q4_0) {
+    std::vector<int8_t> values(m.cols);
+    std::vector<uint16_t> scales(m.cols / 32);
+    unpack_panel_row(m, r, values.data(), scales.data());
+    for (int64_t c = 0; c < m.cols; ++c) out[c] = f16_to_f32(scales[c / 32]) * values[c];
+    return;
+  }
   const uint8_t* row = static_cast<const uint8_t*>(m.data) + row_bytes(m.type, m.cols) * r;
   switch (m.type) {
     case WeightType::F32: std::memcpy(out, row, m.cols * sizeof(float)); break;
@@ -180,8 +226,8 @@ void dequantize_row(const WeightMatrix& m, int64_t r, float* out) {
         out[c] = f16_to_f32(v);
       }
       break;
-    case WeightType::Q8_0: dequantize_row_q8_0(row, m.cols, out); break;
-    case WeightType::Q4_0: dequantize_row_q4_0(row, m.cols, out); break;
+    case WeightType::Q8_0:
+    case WeightType::Q4_0: break;
   }
 }
 

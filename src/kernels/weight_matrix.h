@@ -1,7 +1,7 @@
 #pragma once
 // A 2-D weight matrix [rows = output features, cols = input features] in one of the engine's
-// weight types. Float types are plain row-major; block-quantized types use the layouts described
-// in kernels/quant.h. `data` points either into an owned buffer (kept alive by `owner`) or into a
+// weight types. Float types are plain row-major; block-quantized types are stored in row panels
+// (kernels/quant_panels.h). `data` points either into an owned buffer (kept alive by `owner`) or into a
 // memory-mapped checkpoint.
 #include <cstdint>
 #include <memory>
@@ -17,7 +17,7 @@ enum class WeightType : uint8_t { F32, BF16, F16, Q8_0, Q4_0 };
 
 // Bumped whenever the in-memory layout of a converted matrix changes (block formats, packing):
 // converted-weight caches written by an older layout are then rebuilt.
-constexpr int kWeightLayoutVersion = 1;
+constexpr int kWeightLayoutVersion = 2;  // 2: Q8_0 / Q4_0 in 16-row panels
 
 std::string_view weight_type_name(WeightType t);
 std::optional<WeightType> parse_weight_type(std::string_view name);
@@ -35,8 +35,12 @@ struct WeightMatrix {
   size_t byte_size() const;
 };
 
-// Bytes one row of `cols` values occupies in type `t`.
+// Bytes one row of `cols` values occupies in type `t` (for Q types: in llama.cpp's row-major blocks,
+// which the panel layout keeps per weight).
 size_t row_bytes(WeightType t, int64_t cols);
+// Bytes of a whole rows × cols matrix in its in-memory layout (Q types: 16-row panels, the last one
+// padded; see kernels/quant_panels.h).
+size_t matrix_bytes(WeightType t, int64_t rows, int64_t cols);
 
 // Converts (and quantizes, for Q types) a row-major source matrix into type `target`.
 // When the source is already in the target float type, the result points at `src` without a copy

@@ -133,7 +133,7 @@ void WeightCache::open_existing() {
       Entry entry{type.value_or(WeightType::F32), e.at("rows").get<int64_t>(), e.at("cols").get<int64_t>(),
                   e.at("offset").get<uint64_t>(), e.at("bytes").get<uint64_t>()};
       const bool sane = type && entry.rows > 0 && entry.cols > 0 && entry.offset >= kAlign &&
-                        entry.bytes == row_bytes(entry.type, entry.cols) * static_cast<uint64_t>(entry.rows) &&
+                        entry.bytes == matrix_bytes(entry.type, entry.rows, entry.cols) &&
                         entry.offset <= h.index_offset && entry.bytes <= h.index_offset - entry.offset;
       if (!sane) return reject(State::Invalid, "entry '" + e.at("name").get<std::string>() + "' is out of bounds");
       mapping_->entries.emplace(e.at("name").get<std::string>(), entry);

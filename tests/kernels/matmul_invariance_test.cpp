@@ -124,29 +124,31 @@ TEST_P(MatmulInvarianceTest, RowRangesEqualTheWholeMatrix) {
   }
 }
 
-// The AVX2 and VNNI paths share their per-block arithmetic (exact integer lane sums, then the same
-// float operations), so they agree bit for bit; a process may pick either.
-TEST_P(MatmulInvarianceTest, VnniEqualsAvx2Bitwise) {
-  GEMMA4_REQUIRE_AVX2();
-  if (!vnni_supported()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+// Every path computes the arithmetic of quant_panels.h for the quantized types (exact integer block
+// dots, then the same float steps), so portable, AVX2 and VNNI agree bit for bit; a process may
+// pick any.
+TEST_P(MatmulInvarianceTest, QuantizedPathsAgreeBitwise) {
   const WeightType type = GetParam();
+  if (type != WeightType::Q8_0 && type != WeightType::Q4_0) GTEST_SKIP() << "float types: see matmul_test";
   const int64_t rows = 29, cols = 256;
   const auto src = random_floats(rows * cols, 10);
   WeightMatrix w = make_weight_matrix(SourceType::F32, src.data(), rows, cols, type, true);
-  ScopedKernelPath scoped(KernelPath::Avx2);
   ThreadPool pool(2);
-  for (int64_t n : {1, 2, 3, 4, 5, 8, 13, 33}) {
+  for (int64_t n : {1, 2, 3, 4, 5, 8, 11, 13, 33}) {
     const auto x = random_floats(n * cols, 11 + n, -4.0f, 4.0f);
-    std::vector<float> a(n * rows), b(n * rows);
+    std::vector<float> reference(n * rows);
     {
-      ScopedVnni off(false);
-      matmul(w, x.data(), n, a.data(), pool);
+      ScopedKernelPath scoped(KernelPath::Portable);
+      matmul(w, x.data(), n, reference.data(), pool);
     }
-    {
-      ScopedVnni on(true);
-      matmul(w, x.data(), n, b.data(), pool);
+    for (const PathChoice& choice : available_paths()) {
+      SCOPED_TRACE("path=" + choice.name());
+      ScopedKernelPath scoped(choice.path);
+      ScopedVnni vnni(choice.vnni);
+      std::vector<float> y(n * rows);
+      matmul(w, x.data(), n, y.data(), pool);
+      for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(bits(y[i]), bits(reference[i])) << "n=" << n << " index " << i;
     }
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(bits(a[i]), bits(b[i])) << "n=" << n << " index " << i;
   }
 }
 

@@ -42,7 +42,7 @@ void reference(const WeightMatrix& w, const std::vector<float>& x, int64_t n, in
   std::vector<float> xs(n * w.cols);
   if (w.type == WeightType::Q8_0 || w.type == WeightType::Q4_0) {
     QuantizedActivations xq;
-    quantize_activations_portable(x.data(), n, x_stride, w.cols, false, xq);
+    quantize_activations_portable(x.data(), n, x_stride, w.cols, 0, xq);
     for (int64_t t = 0; t < n; ++t)
       for (int64_t c = 0; c < w.cols; ++c)
         xs[t * w.cols + c] = xq.row_scales(t)[c / 32] * static_cast<float>(xq.row_quants(t)[c]);

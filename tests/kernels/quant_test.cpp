@@ -109,7 +109,7 @@ TEST(QuantBlocks, IntegerDotsAreExact) {
   quantize_row_q8_0(w.data(), 64, q8);
   quantize_row_q4_0(w.data(), 64, q4);
   QuantizedActivations xq;
-  quantize_activations_portable(a.data(), 1, 64, 64, false, xq);
+  quantize_activations_portable(a.data(), 1, 64, 64, 0, xq);
   for (int b = 0; b < 2; ++b) {
     int32_t expect8 = 0, expect4 = 0;
     for (int i = 0; i < 32; ++i) {
@@ -132,24 +132,29 @@ TEST(ActivationQuantization, BothPathsAreBitIdentical) {
   for (int i = 33; i < 64; ++i) x[i] = (i % 2 ? 1.0f : -1.0f) * (static_cast<float>(i - 33) + 0.5f);
   x[70] = 1e-30f;                                        // tiny magnitudes
   QuantizedActivations a, b;
-  quantize_activations_portable(x.data(), rows, stride, cols, true, a);
-  quantize_activations_avx2(x.data(), rows, stride, cols, true, b);
-  EXPECT_EQ(a.scales, b.scales);
-  EXPECT_EQ(a.quants, b.quants);
-  EXPECT_EQ(a.lane_bias, b.lane_bias);
+  for (int32_t offset : {8, 128}) {
+    quantize_activations_portable(x.data(), rows, stride, cols, offset, a);
+    quantize_activations_avx2(x.data(), rows, stride, cols, offset, b);
+    EXPECT_EQ(a.scales, b.scales);
+    EXPECT_EQ(a.quants, b.quants);
+    EXPECT_EQ(a.block_bias, b.block_bias) << "offset " << offset;
+  }
   for (int8_t q : a.quants) ASSERT_GE(q, -127);
 }
 
 TEST(ActivationQuantization, RoundsToNearestWithinHalfAStep) {
   const auto x = random_floats(96, 23, -2.0f, 2.0f);
   QuantizedActivations a;
-  quantize_activations_portable(x.data(), 1, 96, 96, true, a);
+  quantize_activations_portable(x.data(), 1, 96, 96, 8, a);
   for (int i = 0; i < 96; ++i) {
     const float d = a.scales[i / 32];
     ASSERT_NEAR(d * a.quants[i], x[i], d * 0.5f * (1.0f + 1e-5f));
   }
-  for (int k = 0; k < 24; ++k)
-    ASSERT_EQ(a.lane_bias[k], -8 * (a.quants[4 * k] + a.quants[4 * k + 1] + a.quants[4 * k + 2] + a.quants[4 * k + 3]));
+  for (int b = 0; b < 3; ++b) {
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) sum += a.quants[32 * b + i];
+    ASSERT_EQ(a.block_bias[b], -8 * sum);
+  }
 }
 
 TEST(ParallelConversion, IdenticalToSerialForEveryType) {
