@@ -61,4 +61,19 @@ void kv_axpy(float a, const void* v, KvType type, int64_t n, float* acc) {
   for (int64_t i = 0; i < n; ++i) acc[i] += a * load(v, type, i);
 }
 
+void kv_dot_heads(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type, int64_t n,
+                  float* scores) {
+  if (active_kernel_path() == KernelPath::Avx2) return kv_dot_heads_avx2(q, heads, rows, len, type, n, scores);
+  for (int64_t t = 0; t < len; ++t)
+    for (int64_t h = 0; h < heads; ++h) scores[h * len + t] = kv_dot(q + h * n, rows[t], type, n);
+}
+
+void kv_axpy_heads(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                   int64_t n, float* out, int64_t out_stride) {
+  if (active_kernel_path() == KernelPath::Avx2)
+    return kv_axpy_heads_avx2(weights, heads, rows, len, type, n, out, out_stride);
+  for (int64_t t = 0; t < len; ++t)
+    for (int64_t h = 0; h < heads; ++h) kv_axpy(weights[h * len + t], rows[t], type, n, out + h * out_stride);
+}
+
 }  // namespace gemma4

@@ -19,4 +19,14 @@ float kv_dot(const float* q, const void* k, KvType type, int64_t n);
 // acc[i] += a * v[i] with v in `type`.
 void kv_axpy(float a, const void* v, KvType type, int64_t n, float* acc);
 
+// The query heads that share one KV head against `len` cached rows at once, so each row is read and
+// converted once for all of them. Every result has exactly the bits of the one-at-a-time calls:
+//   kv_dot_heads:  scores[h * len + t] = kv_dot(q + h * n, rows[t], type, n)
+//   kv_axpy_heads: for t in order, for every h: kv_axpy(weights[h * len + t], rows[t], type, n,
+//                  out + h * out_stride)
+void kv_dot_heads(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type, int64_t n,
+                  float* scores);
+void kv_axpy_heads(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                   int64_t n, float* out, int64_t out_stride);
+
 }  // namespace gemma4

@@ -78,7 +78,83 @@ inline __m128i to_bf16(__m256 v) {
   return _mm256_castsi256_si128(packed);
 }
 
+// Four query heads against one row at a time, with dot_typed's two accumulators per head.
+template <KvType kType>
+void dot_four_heads(const float* q, const uint8_t* const* rows, int64_t len, int64_t n, float* scores) {
+  for (int64_t t = 0; t < len; ++t) {
+    __m256 acc0[4], acc1[4];
+    for (int h = 0; h < 4; ++h) acc0[h] = acc1[h] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+      const __m256 k0 = load8(rows[t], kType, i), k1 = load8(rows[t], kType, i + 8);
+      for (int h = 0; h < 4; ++h) {
+        acc0[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * n + i), k0, acc0[h]);
+        acc1[h] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * n + i + 8), k1, acc1[h]);
+      }
+    }
+    for (int h = 0; h < 4; ++h) scores[h * len + t] = hsum(_mm256_add_ps(acc0[h], acc1[h]));
+  }
+}
+
+// Eight output columns of up to eight heads stay in registers while the rows stream past: the
+// same fma per (row, head, column) as axpy_typed, in row order.
+template <KvType kType, int H>
+void axpy_heads_typed(const float* weights, const uint8_t* const* rows, int64_t len, int64_t n, float* out,
+                      int64_t out_stride) {
+  for (int64_t i = 0; i < n; i += 8) {
+    __m256 acc[H];
+    for (int h = 0; h < H; ++h) acc[h] = _mm256_loadu_ps(out + h * out_stride + i);
+    for (int64_t t = 0; t < len; ++t) {
+      const __m256 v = load8(rows[t], kType, i);
+      for (int h = 0; h < H; ++h) acc[h] = _mm256_fmadd_ps(_mm256_broadcast_ss(weights + h * len + t), v, acc[h]);
+    }
+    for (int h = 0; h < H; ++h) _mm256_storeu_ps(out + h * out_stride + i, acc[h]);
+  }
+}
+
+template <KvType kType>
+void dot_heads_typed(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, int64_t n,
+                     float* scores) {
+  int64_t h = 0;
+  if (n % 16 == 0) {
+    for (; h + 4 <= heads; h += 4) dot_four_heads<kType>(q + h * n, rows, len, n, scores + h * len);
+  }
+  for (; h < heads; ++h)
+    for (int64_t t = 0; t < len; ++t) scores[h * len + t] = dot_typed<kType>(q + h * n, rows[t], n);
+}
+
+template <KvType kType>
+void axpy_heads_dispatch(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, int64_t n,
+                         float* out, int64_t out_stride) {
+  int64_t h = 0;
+  if (n % 8 == 0) {
+    for (; h + 8 <= heads; h += 8)
+      axpy_heads_typed<kType, 8>(weights + h * len, rows, len, n, out + h * out_stride, out_stride);
+    for (; h + 4 <= heads; h += 4)
+      axpy_heads_typed<kType, 4>(weights + h * len, rows, len, n, out + h * out_stride, out_stride);
+  }
+  for (; h < heads; ++h)
+    for (int64_t t = 0; t < len; ++t) axpy_typed<kType>(weights[h * len + t], rows[t], n, out + h * out_stride);
+}
+
 }  // namespace
+
+void kv_dot_heads_avx2(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                       int64_t n, float* scores) {
+  switch (type) {
+    case KvType::F32: return dot_heads_typed<KvType::F32>(q, heads, rows, len, n, scores);
+    case KvType::F16: return dot_heads_typed<KvType::F16>(q, heads, rows, len, n, scores);
+    case KvType::BF16: return dot_heads_typed<KvType::BF16>(q, heads, rows, len, n, scores);
+  }
+}
+
+void kv_axpy_heads_avx2(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                        int64_t n, float* out, int64_t out_stride) {
+  switch (type) {
+    case KvType::F32: return axpy_heads_dispatch<KvType::F32>(weights, heads, rows, len, n, out, out_stride);
+    case KvType::F16: return axpy_heads_dispatch<KvType::F16>(weights, heads, rows, len, n, out, out_stride);
+    case KvType::BF16: return axpy_heads_dispatch<KvType::BF16>(weights, heads, rows, len, n, out, out_stride);
+  }
+}
 
 void kv_store_avx2(const float* src, int64_t n, KvType type, void* dst) {
   if (type == KvType::F32) {
@@ -122,6 +198,10 @@ namespace gemma4 {
 void kv_store_avx2(const float*, int64_t, KvType, void*) { std::abort(); }
 float kv_dot_avx2(const float*, const void*, KvType, int64_t) { std::abort(); }
 void kv_axpy_avx2(float, const void*, KvType, int64_t, float*) { std::abort(); }
+void kv_dot_heads_avx2(const float*, int64_t, const uint8_t* const*, int64_t, KvType, int64_t, float*) { std::abort(); }
+void kv_axpy_heads_avx2(const float*, int64_t, const uint8_t* const*, int64_t, KvType, int64_t, float*, int64_t) {
+  std::abort();
+}
 }  // namespace gemma4
 
 #endif

@@ -23,5 +23,9 @@ float dot_f32_avx2(const float* a, const float* b, int64_t n);
 void kv_store_avx2(const float* src, int64_t n, KvType type, void* dst);
 float kv_dot_avx2(const float* q, const void* k, KvType type, int64_t n);
 void kv_axpy_avx2(float a, const void* v, KvType type, int64_t n, float* acc);
+void kv_dot_heads_avx2(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                       int64_t n, float* scores);
+void kv_axpy_heads_avx2(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                        int64_t n, float* out, int64_t out_stride);
 
 }  // namespace gemma4

@@ -188,21 +188,19 @@ void attention_task(const ModelConfig& c, const LayerSpec& spec, const ForwardSc
   const int src = spec.kv_source_layer;
   const size_t head_offset = static_cast<size_t>(task.kv_head) * hd * kv_type_size(kv.type());
   const float* q = s.q.data() + (task.row * nh + task.kv_head * group) * hd;
-  for (int64_t t = task.begin; t < task.end; ++t) {
-    const uint8_t* key = kv.keys(src, seq.block(spec.type, t), static_cast<int>(t % bs)) + head_offset;
-    for (int64_t h = 0; h < group; ++h) scores[h * len + (t - task.begin)] = kv_dot(q + h * hd, key, kv.type(), hd);
-  }
+  const uint8_t* rows[kAttentionSplit];
+  for (int64_t t = task.begin; t < task.end; ++t)
+    rows[t - task.begin] = kv.keys(src, seq.block(spec.type, t), static_cast<int>(t % bs)) + head_offset;
+  kv_dot_heads(q, group, rows, len, kv.type(), hd, scores);
   float* partial = s.partials.data() + task.partial;
   for (int64_t h = 0; h < group; ++h) {
     float* out = partial + h * (2 + hd);
     softmax_inplace(scores + h * len, len, &out[0], &out[1]);
     std::fill(out + 2, out + 2 + hd, 0.0f);
   }
-  for (int64_t t = task.begin; t < task.end; ++t) {
-    const uint8_t* value = kv.values(src, seq.block(spec.type, t), static_cast<int>(t % bs)) + head_offset;
-    for (int64_t h = 0; h < group; ++h)
-      kv_axpy(scores[h * len + (t - task.begin)], value, kv.type(), hd, partial + h * (2 + hd) + 2);
-  }
+  for (int64_t t = task.begin; t < task.end; ++t)
+    rows[t - task.begin] = kv.values(src, seq.block(spec.type, t), static_cast<int>(t % bs)) + head_offset;
+  kv_axpy_heads(scores, group, rows, len, kv.type(), hd, partial + 2, 2 + hd);
 }
 
 // Merges the splits of each (row, head) in split order: a fixed order, so batch-invariant.

@@ -175,6 +175,37 @@ TEST_P(OpsPathTest, KvStoreDotAxpyForEveryType) {
   }
 }
 
+// Attention's grouped forms give exactly the bits of one kv_dot / kv_axpy per (head, row), so
+// batching heads changes no result (batch invariance of attention rests on it).
+TEST_P(OpsPathTest, KvHeadsEqualOneAtATimeBitwise) {
+  for (KvType type : {KvType::F32, KvType::F16, KvType::BF16}) {
+    for (int64_t n : {40, 256, 512}) {
+      for (int64_t heads : {1, 3, 4, 8}) {
+        SCOPED_TRACE(std::string(kv_type_name(type)) + " n=" + std::to_string(n) + " heads=" + std::to_string(heads));
+        const int64_t len = 37;
+        const auto values = random_floats(len * n, 71 + n, -2.0f, 2.0f);
+        std::vector<uint8_t> cache(len * n * kv_type_size(type));
+        kv_store(values.data(), len * n, type, cache.data());
+        std::vector<const uint8_t*> rows(len);
+        for (int64_t t = 0; t < len; ++t) rows[t] = cache.data() + (len - 1 - t) * n * kv_type_size(type);
+        const auto q = random_floats(heads * n, 72 + heads, -1.0f, 1.0f);
+        std::vector<float> scores(heads * len);
+        kv_dot_heads(q.data(), heads, rows.data(), len, type, n, scores.data());
+        for (int64_t h = 0; h < heads; ++h)
+          for (int64_t t = 0; t < len; ++t)
+            ASSERT_EQ(scores[h * len + t], kv_dot(q.data() + h * n, rows[t], type, n)) << "head " << h << " row " << t;
+        const int64_t stride = n + 2;
+        const auto start = random_floats(heads * stride, 73, -1.0f, 1.0f);
+        std::vector<float> grouped = start, single = start;
+        kv_axpy_heads(scores.data(), heads, rows.data(), len, type, n, grouped.data(), stride);
+        for (int64_t t = 0; t < len; ++t)
+          for (int64_t h = 0; h < heads; ++h) kv_axpy(scores[h * len + t], rows[t], type, n, single.data() + h * stride);
+        for (size_t i = 0; i < grouped.size(); ++i) ASSERT_EQ(grouped[i], single[i]) << "index " << i;
+      }
+    }
+  }
+}
+
 TEST_P(OpsPathTest, KvStoreSpecialValues) {
   const float inf = std::numeric_limits<float>::infinity();
   std::vector<float> src = {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 1e-7f, 70000.0f,
