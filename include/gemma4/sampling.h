@@ -76,6 +76,7 @@ std::vector<TokenProbability> filtered_distribution(std::span<const float> logit
                                                     const SamplingParams& params);
 
 struct SamplerScratch;  // internal buffers (src/sampling/candidates.h)
+struct CandidateSet;    // what steps 4-7 leave for the draw (src/sampling/candidates.h)
 
 // Reusable per-sequence sampler: owns the PRNG and scratch buffers sized to the vocabulary, so a
 // step allocates nothing after the first. Not thread-safe; use one per sequence.
@@ -94,12 +95,22 @@ class Sampler {
   // tokens or when no token has a finite logit.
   int32_t sample(std::span<float> logits, std::span<const int32_t> context_tokens);
 
+  // Speculative decoding's check of a proposed token (the rejection rule of Leviathan et al. and
+  // Chen et al. for a deterministic draft): with p the distribution sample() draws from, returns
+  // `draft` with probability p(draft), otherwise a token drawn from p with `draft` removed and
+  // renormalised. The result is distributed exactly as sample()'s, so a caller may accept the
+  // draft when the result equals it. Greedy params return the argmax (sample()'s token).
+  int32_t sample_given_draft(std::span<float> logits, std::span<const int32_t> context_tokens, int32_t draft);
+
   // Restart the random sequence: the same seed gives the same draws for the same inputs.
   void reset(uint64_t seed);
 
   const SamplingParams& params() const { return params_; }
 
  private:
+  void adjust_logits(std::span<float> logits, std::span<const int32_t> context_tokens);
+  int32_t draw(const CandidateSet& set, double u);
+
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::unique_ptr<SamplerScratch> scratch_;

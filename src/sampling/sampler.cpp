@@ -133,21 +133,56 @@ void Sampler::reset(uint64_t seed) {
   rng_.seed(seed);
 }
 
-int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> context_tokens) {
+// Steps 1-3 of the pipeline, in place.
+void Sampler::adjust_logits(std::span<float> logits, std::span<const int32_t> context_tokens) {
   check_vocabulary(logits);
   if (!params_.logit_bias.empty()) apply_logit_bias(logits, params_.logit_bias);
   if (penalties_enabled(params_)) {
     apply_penalties(logits, params_, context_tokens, scratch_->token_counts,
                     scratch_->distinct_tokens);
   }
-  if (params_.greedy()) return argmax_token(logits);
+}
 
-  const CandidateSet set = select_candidates(logits, params_, *scratch_);
-  const double u = uniform_unit(rng_);
+int32_t Sampler::draw(const CandidateSet& set, double u) {
   const int32_t token = set.dense ? draw_from_dense(scratch_->dense_weights, u, scratch_->block_sums)
                                   : draw_from_pool(scratch_->pool, set.total_weight, u);
   if (token < 0) throw Error("cannot sample: no token has a non-zero probability");
   return token;
+}
+
+int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> context_tokens) {
+  adjust_logits(logits, context_tokens);
+  if (params_.greedy()) return argmax_token(logits);
+  const CandidateSet set = select_candidates(logits, params_, *scratch_);
+  return draw(set, uniform_unit(rng_));
+}
+
+int32_t Sampler::sample_given_draft(std::span<float> logits, std::span<const int32_t> context_tokens,
+                                    int32_t draft) {
+  adjust_logits(logits, context_tokens);
+  if (params_.greedy()) return argmax_token(logits);
+  CandidateSet set = select_candidates(logits, params_, *scratch_);
+  // The draft's weight in the set (0 when it was filtered out), and where it sits.
+  double weight = 0.0;
+  TokenProbability* in_pool = nullptr;
+  if (set.dense) {
+    if (draft >= 0 && static_cast<size_t>(draft) < scratch_->dense_weights.size())
+      weight = scratch_->dense_weights[static_cast<size_t>(draft)];
+  } else {
+    for (TokenProbability& candidate : scratch_->pool)
+      if (candidate.token == draft) in_pool = &candidate;
+    if (in_pool) weight = in_pool->probability;
+  }
+  // Accept with probability p(draft) = min(1, p / q) for q = 1 on the draft.
+  if (weight > 0.0 && uniform_unit(rng_) * set.total_weight < weight) return draft;
+  if (weight > 0.0) {
+    // Rejected: the residual max(0, p - q) renormalised, i.e. p without the draft.
+    if (set.dense) scratch_->dense_weights[static_cast<size_t>(draft)] = 0.0f;
+    else in_pool->probability = 0.0;
+    set.total_weight -= weight;
+    if (!(set.total_weight > 0.0)) return draft;  // rounding: the draft held all the mass
+  }
+  return draw(set, uniform_unit(rng_));
 }
 
 }  // namespace gemma4

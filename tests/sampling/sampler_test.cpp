@@ -423,5 +423,62 @@ TEST(DefaultParams, GemmaSizedVocabularyDrawsFromTheTop64) {
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(allowed.count(sample_copy(sampler, logits)));
 }
 
+// Speculative decoding's rejection rule on fixed logits: Sampler::sample_given_draft draws from the same distribution as
+// sample(), whether the draft is likely, unlikely or filtered out, with and without top-k.
+TEST(SampleGivenDraft, DrawsFromTheSamplersDistribution) {
+  std::vector<float> logits(50);
+  for (size_t i = 0; i < logits.size(); ++i) logits[i] = std::sin(static_cast<float>(i) * 1.7f) * 2.0f;
+  for (int top_k : {0, 5}) {
+    SamplingParams params;
+    params.temperature = 0.8f;
+    params.top_k = top_k;
+    params.top_p = 0.9f;
+    const std::vector<TokenProbability> expected = filtered_distribution(logits, params);
+    const int32_t likely = expected[0].token, unlikely = expected.back().token;
+    int32_t filtered = 0;  // a token top-k / top-p left out
+    while (std::any_of(expected.begin(), expected.end(), [&](const TokenProbability& t) { return t.token == filtered; }))
+      ++filtered;
+    for (int32_t draft : {likely, unlikely, filtered}) {
+      Sampler sampler(params);
+      constexpr int kDraws = 200000;
+      std::vector<double> counts(logits.size(), 0.0);
+      for (int i = 0; i < kDraws; ++i) {
+        std::vector<float> copy = logits;
+        ++counts[static_cast<size_t>(sampler.sample_given_draft(copy, {}, draft))];
+      }
+      double tv = 0;
+      std::vector<double> p(logits.size(), 0.0);
+      for (const auto& t : expected) p[static_cast<size_t>(t.token)] = t.probability;
+      for (size_t i = 0; i < logits.size(); ++i) tv += std::abs(counts[i] / kDraws - p[i]) / 2;
+      EXPECT_LT(tv, 0.006) << "top_k " << top_k << ", draft " << draft;
+    }
+  }
+  SamplingParams greedy_params;
+  greedy_params.temperature = 0.0f;
+  Sampler greedy_sampler(greedy_params);
+  std::vector<float> copy = logits;
+  EXPECT_EQ(greedy_sampler.sample_given_draft(copy, {}, 3), argmax_token(logits));
+}
+
+// The draft is accepted as often as its probability under the sampling distribution.
+TEST(SampleGivenDraft, AcceptsWithTheDraftsProbability) {
+  std::vector<float> logits = {2.0f, 1.0f, 0.5f, 0.0f, -1.0f};
+  SamplingParams params;
+  params.top_k = 0;
+  params.top_p = 1.0f;
+  const std::vector<TokenProbability> p = filtered_distribution(logits, params);
+  double p1 = 0;
+  for (const auto& t : p)
+    if (t.token == 1) p1 = t.probability;
+  Sampler sampler(params);
+  constexpr int kDraws = 100000;
+  int accepted = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    std::vector<float> copy = logits;
+    accepted += sampler.sample_given_draft(copy, {}, 1) == 1;
+  }
+  EXPECT_NEAR(static_cast<double>(accepted) / kDraws, p1, 0.005);
+}
+
 }  // namespace
 }  // namespace gemma4
