@@ -74,7 +74,15 @@ struct EngineOptions {
   bool prefix_cache = true;     // reuse KV blocks of earlier requests with the same token prefix
   std::function<void(double fraction)> progress = nullptr;  // weight conversion progress (0..1)
   bool weight_cache = true;      // map converted weights from the cache (ModelOptions::weight_cache)
+  // Speculative decoding by prompt lookup: each decode step also feeds up to this many guessed
+  // tokens (copied from where the latest tokens occurred earlier in the prompt or answer) and
+  // keeps those the model agrees with, several tokens per forward pass when text repeats. The
+  // answer is distributed exactly as without it (greedy: the same tokens). 0 = off; at most
+  // kMaxDraftTokens. A request may override it (Request::draft_tokens).
+  int draft_tokens = 0;
 };
+
+inline constexpr int kMaxDraftTokens = 16;
 
 enum class FinishReason { Stop, Length, Cancelled };
 const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled"
@@ -92,6 +100,9 @@ struct Request {
   // Reject the request (ContextOverflow) unless prompt + max_tokens fits the context; otherwise
   // generation simply ends with finish "length" when the context fills.
   bool require_room_for_max_tokens = false;
+  // Draft tokens per decode step for this request (0 = off, at most kMaxDraftTokens); unset:
+  // EngineOptions::draft_tokens.
+  std::optional<int> draft_tokens;
   std::string tag;                        // free text for logs
 };
 
@@ -119,6 +130,8 @@ struct RequestResult {
   int64_t cached_tokens = 0;     // prompt tokens whose KV came from the prefix cache
   int64_t completion_tokens = 0;
   int64_t preemptions = 0;       // times the request was preempted and recomputed
+  int64_t drafted_tokens = 0;    // draft tokens the model checked (speculative decoding)
+  int64_t accepted_drafts = 0;   // of those, the ones it agreed with
   double queue_seconds = 0, ttft_seconds = 0, total_seconds = 0;
   double prefill_seconds = 0, decode_seconds = 0;
   // Set when the request failed after it was accepted (e.g. a model error); finish is Cancelled.
@@ -148,6 +161,8 @@ struct EngineStats {
   int64_t cached_prompt_tokens = 0;                  // prompt tokens served by the prefix cache
   int64_t prefix_cache_hits = 0, prefix_cache_queries = 0;
   int64_t requests_finished = 0, requests_cancelled = 0, preemptions = 0, steps = 0;
+  // Speculative decoding: draft tokens checked and accepted (acceptance rate = accepted / drafted).
+  int64_t drafted_tokens = 0, accepted_drafts = 0;
 };
 
 class EngineImpl;

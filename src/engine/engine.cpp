@@ -67,6 +67,9 @@ EngineImpl::EngineImpl(const std::filesystem::path& dir_, const EngineOptions& o
   if (options.max_queue < 0) throw bad("the queue limit must not be negative");
   if (options.step_tokens <= 0) throw bad("the step token budget must be positive");
   if (options.kv_budget_bytes < 0) throw bad("the KV budget must not be negative");
+  if (options.draft_tokens < 0 || options.draft_tokens > kMaxDraftTokens)
+    throw bad("draft tokens must be between 0 and " + std::to_string(kMaxDraftTokens) + " (got " +
+              std::to_string(options.draft_tokens) + ")");
   if (!parse_kv_type(options.kv_type)) throw bad("unknown KV cache type '" + options.kv_type + "' (choose f32, f16 or bf16)");
   defaults = model_step([&] { return load_generation_config(dir); });
   if (!parse_weight_type(options.dtype))
@@ -153,6 +156,9 @@ void EngineImpl::validate(const Request& r) const {
       throw bad("prompt token " + std::to_string(r.prompt[i]) + " at position " + std::to_string(i) +
                 " is outside the vocabulary of " + std::to_string(limit));
   if (r.max_tokens < 0) throw bad("max_tokens must not be negative (got " + std::to_string(r.max_tokens) + ")");
+  if (r.draft_tokens && (*r.draft_tokens < 0 || *r.draft_tokens > kMaxDraftTokens))
+    throw bad("draft_tokens must be between 0 and " + std::to_string(kMaxDraftTokens) + " (got " +
+              std::to_string(*r.draft_tokens) + ")");
   if (r.top_logprobs < 0 || r.top_logprobs > 20)
     throw bad("top_logprobs must be between 0 and 20 (got " + std::to_string(r.top_logprobs) + ")");
   try {
@@ -191,6 +197,7 @@ std::shared_ptr<RequestHandle> EngineImpl::submit(Request request, TokenCallback
     throw EngineError(ErrorKind::Overloaded, "the server is busy: " + std::to_string(waiting_count_) +
                                                  " requests are waiting already (limit " + std::to_string(options.max_queue) + ")");
   auto state = std::make_unique<RequestState>(next_id_++, std::move(request), std::move(callback), std::move(stop_ids), tokenizer);
+  state->draft_limit = state->request.draft_tokens.value_or(options.draft_tokens);
   std::shared_ptr<RequestHandle> handle = state->completion;
   incoming_.push_back(std::move(state));
   ++waiting_count_;

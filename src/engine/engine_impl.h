@@ -3,8 +3,10 @@
 // step loop (continuous batching) that runs on its own thread.
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -30,6 +32,9 @@ class EngineImpl {
   Tokenizer tokenizer;
   GenerationDefaults defaults;
   std::vector<std::string> warnings;
+  // For tests: called on the engine thread after each step that ran a batch, with the requests
+  // still running. Set it before the first submit() (which orders it before the thread reads it).
+  std::function<void(std::span<const std::unique_ptr<RequestState>> running)> after_step;
 
  private:
   void check_pieces();
@@ -46,14 +51,24 @@ class EngineImpl {
     RequestState* request;
     int64_t tokens;
     bool wants_logits;
+    int64_t drafts = 0;  // a decode row followed by this many draft rows (all want logits)
   };
   std::vector<Planned> plan_batch();
+  int64_t plan_drafts(RequestState& r, int64_t budget);
+  int64_t drafts_within_sliding_block(const RequestState& r) const;
   void make_room(std::vector<Planned>& plan);
+  bool short_of_blocks(const std::vector<Planned>& plan) const;
   void publish_stats();
   void preempt(RequestState& victim);
   void run_batch(const std::vector<Planned>& plan);
-  // Handles one sampled token; returns true when the request is finished.
-  bool on_sampled(RequestState& r, std::span<float> logits);
+  // Samples and handles one token; `finished` when the request is finished.
+  struct Sampled {
+    int32_t token;
+    bool finished;
+  };
+  Sampled on_sampled(RequestState& r, std::span<float> logits);
+  bool check_drafts(RequestState& r, int64_t drafts, float* first_row);
+  void keep_accepted_rows(RequestState& r);
   void finish(std::unique_ptr<RequestState> r, FinishReason reason, const EngineError* error = nullptr);
   void finish_running(RequestState* r, FinishReason reason, const EngineError* error = nullptr);
   void fail_all(const EngineError& error);

@@ -54,6 +54,9 @@ struct RequestState {
   // sampled token, which is fed next.
   std::vector<int32_t> context;
   std::unique_ptr<KvSequence> sequence;  // while running
+  int draft_limit = 0;                   // draft tokens per decode step (0: plain decoding)
+  // A speculative step's rows: the last sampled token, then the drafts it is checked with.
+  std::vector<int32_t> draft_rows;
   int64_t admitted_order = 0;            // larger: admitted later (preempted first)
 
   RequestResult result;

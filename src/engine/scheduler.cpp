@@ -4,11 +4,20 @@
 // decoding request plus prefill chunks of the others, under a per-step token budget, so a long
 // prompt never stalls running decodes. When KV blocks run out, the most recently admitted request
 // is preempted: its blocks are released (kept in the prefix cache) and it is recomputed later.
+//
+// Speculative decoding by prompt lookup: a decoding request may feed guessed tokens after its
+// last sampled one (drafts, see prompt_lookup.h). The model's logits for every row check them in
+// order with the sampler's rejection rule; tokens are emitted one by one through on_sampled, as
+// plain decoding would emit them, and the KV rows of rejected drafts are dropped again. Every
+// token of such a request is sampled by that rule against the draft its own tokens propose, fed or
+// not, so how many drafts a step could afford (budget, free blocks) never changes an answer.
 #include <algorithm>
+#include <limits>
 
 #include "engine/engine_impl.h"
 #include "engine/logprobs.h"
 #include "engine/model_impl.h"
+#include "engine/prompt_lookup.h"
 #include "gemma4/error.h"
 
 namespace gemma4 {
@@ -56,6 +65,7 @@ bool EngineImpl::step() {
   make_room(plan);
   if (!plan.empty()) run_batch(plan);
   publish_stats();
+  if (after_step) after_step(running_);
   return true;
 }
 
@@ -153,6 +163,12 @@ std::vector<EngineImpl::Planned> EngineImpl::plan_batch() {
       --budget;
     }
   }
+  // Drafts only from what every decode row left: a guess never delays another request's token.
+  for (Planned& p : plan) {
+    p.drafts = plan_drafts(*p.request, budget);
+    p.tokens += p.drafts;
+    budget -= p.drafts;
+  }
   std::vector<RequestState*> prefilling;
   for (auto& r : running_)
     if (r->pending() > 1) prefilling.push_back(r.get());
@@ -175,16 +191,57 @@ std::vector<EngineImpl::Planned> EngineImpl::plan_batch() {
   return plan;
 }
 
-// Preempts the most recently admitted requests until the planned rows have their blocks.
+// Draft tokens for a decoding request this step (their rows are left in r.draft_rows): never more
+// than the budget, the tokens the request may still generate after the row it samples anyway, or
+// the context holds.
+int64_t EngineImpl::plan_drafts(RequestState& r, int64_t budget) {
+  const int64_t context = static_cast<int64_t>(r.context.size());
+  const int64_t limit = std::min({static_cast<int64_t>(r.draft_limit), budget,
+                                  r.request.max_tokens - r.result.completion_tokens - 1,
+                                  options.max_context - context, drafts_within_sliding_block(r)});
+  if (limit <= 0) return 0;
+  std::vector<int32_t> drafts = propose_drafts(r.context, limit);
+  if (drafts.empty()) return 0;
+  r.draft_rows.assign(1, r.context.back());
+  r.draft_rows.insert(r.draft_rows.end(), drafts.begin(), drafts.end());
+  return static_cast<int64_t>(drafts.size());
+}
+
+// Committing rows releases the sliding blocks that left the window of the last row; when drafts are
+// rejected the window moves back, and truncate() must take those blocks back from the prefix cache.
+// Without a prefix cache they are gone, so the drafts stop short of moving the window's first
+// block (the rule of KvSequence::release_sliding_before: a query at p reads from p - window + 1).
+int64_t EngineImpl::drafts_within_sliding_block(const RequestState& r) const {
+  if (options.prefix_cache || !pool_->has_group(AttentionType::Sliding)) return std::numeric_limits<int64_t>::max();
+  const int64_t block = pool_->block_size();
+  // Window start of the query after the decode row, which is always kept.
+  const int64_t start = r.fed() + 2 - model->config().sliding_window;
+  return start < 0 ? block - 1 - start : block - 1 - start % block;
+}
+
+// A request with drafts needs one more block per group: truncating its rejected rows back into a
+// block that became full (and so entered the prefix cache) copies that block first.
+bool EngineImpl::short_of_blocks(const std::vector<Planned>& plan) const {
+  for (AttentionType g : kGroups) {
+    int64_t need = 0;
+    for (const Planned& p : plan)
+      need += p.request->sequence->blocks_needed(g, p.tokens) + (p.drafts > 0 && pool_->has_group(g) ? 1 : 0);
+    if (need > pool_->available_blocks(g)) return true;
+  }
+  return false;
+}
+
+// Preempts the most recently admitted requests until the planned rows have their blocks; drafts
+// are given up first, they are only guesses.
 void EngineImpl::make_room(std::vector<Planned>& plan) {
-  while (true) {
-    bool short_of_blocks = false;
-    for (AttentionType g : kGroups) {
-      int64_t need = 0;
-      for (const Planned& p : plan) need += p.request->sequence->blocks_needed(g, p.tokens);
-      if (need > pool_->available_blocks(g)) short_of_blocks = true;
+  if (short_of_blocks(plan)) {
+    for (Planned& p : plan) {
+      p.tokens -= p.drafts;
+      p.drafts = 0;
     }
-    if (!short_of_blocks) return;
+  }
+  while (true) {
+    if (!short_of_blocks(plan)) return;
     auto victim = std::max_element(running_.begin(), running_.end(), [](const auto& a, const auto& b) {
       return a->admitted_order < b->admitted_order;
     });
@@ -212,8 +269,9 @@ void EngineImpl::run_batch(const std::vector<Planned>& plan) {
   segments_.clear();
   for (const Planned& p : plan) {
     RequestState& r = *p.request;
-    segments_.push_back({r.sequence.get(), std::span<const int32_t>(r.context).subspan(r.fed(), p.tokens),
-                         p.wants_logits ? 1 : 0});
+    const auto rows = p.drafts > 0 ? std::span<const int32_t>(r.draft_rows)
+                                   : std::span<const int32_t>(r.context).subspan(r.fed(), p.tokens);
+    segments_.push_back({r.sequence.get(), rows, p.wants_logits ? 1 + p.drafts : 0});
   }
   forward_batch(*m.weights, segments_, ForwardOptions{}, logits_, scratch_, *m.pool);
   const int64_t V = model->config().vocab_size;
@@ -221,9 +279,11 @@ void EngineImpl::run_batch(const std::vector<Planned>& plan) {
   std::vector<RequestState*> finished;
   for (const Planned& p : plan) {
     if (!p.wants_logits) continue;
-    std::span<float> logits(logits_.data() + row * V, V);
-    ++row;
-    if (on_sampled(*p.request, logits)) finished.push_back(p.request);
+    float* first = logits_.data() + row * V;
+    row += 1 + p.drafts;
+    const bool done = p.drafts > 0 ? check_drafts(*p.request, p.drafts, first)
+                                   : on_sampled(*p.request, std::span<float>(first, V)).finished;
+    if (done) finished.push_back(p.request);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -232,20 +292,61 @@ void EngineImpl::run_batch(const std::vector<Planned>& plan) {
   for (RequestState* r : finished) finish_running(r, r->result.finish);
 }
 
-// Samples the next token of a request from its logits row; returns true when it is finished
-// (the reason is left in result.finish).
-bool EngineImpl::on_sampled(RequestState& r, std::span<float> logits) {
+// Row i of a speculative step predicts the token after draft i (row 0: after the last sampled
+// token). Each row's token goes through on_sampled exactly as in plain decoding, so stop tokens,
+// stop strings, max_tokens and the callback end the request at the same token; checking stops at
+// the first token that differs from its draft (that token is the model's own, and still counts).
+// Returns true when the request is finished.
+bool EngineImpl::check_drafts(RequestState& r, int64_t drafts, float* first_row) {
+  const int64_t V = model->config().vocab_size;
+  int64_t accepted = 0;
+  bool finished = false;
+  for (int64_t i = 0; i <= drafts && !finished; ++i) {
+    const Sampled s = on_sampled(r, std::span<float>(first_row + i * V, V));
+    finished = s.finished;
+    if (i == drafts || s.token != r.draft_rows[static_cast<size_t>(i + 1)]) break;
+    ++accepted;
+  }
+  r.result.drafted_tokens += drafts;
+  r.result.accepted_drafts += accepted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.drafted_tokens += drafts;
+    stats_.accepted_drafts += accepted;
+  }
+  if (!finished) keep_accepted_rows(r);
+  return finished;
+}
+
+// The KV sequence keeps the rows of the last sampled token and the accepted drafts; the newly
+// sampled token is pending, as after a plain decode step. Should truncate() be unable to restore
+// the sliding window, the request recomputes its tail from the prefix cache (a local preemption).
+void EngineImpl::keep_accepted_rows(RequestState& r) {
+  const int64_t keep = static_cast<int64_t>(r.context.size()) - 1;
+  if (r.sequence->length() <= keep || r.sequence->truncate(keep)) return;
+  r.sequence->clear();
+  r.sequence->attach_cached_prefix(r.context, keep);
+}
+
+// Samples the next token of a request from its logits row and handles it; `finished` is set when
+// the request is finished (the reason is left in result.finish). With drafts on, the token is
+// drawn by the speculative rule against the draft the context proposes (the same distribution;
+// in a speculative step that draft is the row's own, as propose_drafts chains next_draft).
+EngineImpl::Sampled EngineImpl::on_sampled(RequestState& r, std::span<float> logits) {
   const auto now = EngineClock::now();
   TokenEvent event;
   std::vector<float> raw;
   if (r.request.logprobs) raw.assign(logits.begin(), logits.end());
-  const int32_t token = r.sampler.sample(logits, r.context);
+  const bool speculative = r.draft_limit > 0 && !r.sampler.params().greedy();  // greedy: the argmax either way
+  const std::optional<int32_t> draft = speculative ? next_draft(r.context) : std::nullopt;
+  const int32_t token = draft ? r.sampler.sample_given_draft(logits, r.context, *draft)
+                              : r.sampler.sample(logits, r.context);
   if (r.result.completion_tokens == 0) r.first_token = now;
   r.last_token = now;
   if (std::find(r.stop_ids.begin(), r.stop_ids.end(), token) != r.stop_ids.end()) {
     r.result.stop_token = token;
     r.result.finish = FinishReason::Stop;
-    return true;
+    return {token, true};
   }
   r.context.push_back(token);
   r.result.tokens.push_back(token);
@@ -272,19 +373,19 @@ bool EngineImpl::on_sampled(RequestState& r, std::span<float> logits) {
   }
   if (!keep_going) {
     r.result.finish = FinishReason::Cancelled;
-    return true;
+    return {token, true};
   }
   if (matched.stopped) {
     r.result.stop_string = r.stops.matched_stop();
     r.result.finish = FinishReason::Stop;
-    return true;
+    return {token, true};
   }
   if (r.result.completion_tokens >= r.request.max_tokens ||
       static_cast<int64_t>(r.context.size()) > options.max_context) {
     r.result.finish = FinishReason::Length;  // max_tokens reached or the context is full
-    return true;
+    return {token, true};
   }
-  return false;
+  return {token, false};
 }
 
 void EngineImpl::finish_running(RequestState* r, FinishReason reason, const EngineError* error) {
