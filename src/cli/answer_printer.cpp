@@ -58,7 +58,10 @@ std::string speed_summary(const RequestResult& r) {
                 r.prefill_seconds, r.prefill_seconds > 0 ? fed / r.prefill_seconds : 0.0,
                 static_cast<long long>(r.completion_tokens), r.decode_seconds,
                 r.decode_seconds > 0 ? r.completion_tokens / r.decode_seconds : 0.0, finish_reason_name(r.finish));
-  return buf;
+  std::string summary = buf;
+  if (r.drafted_tokens > 0)
+    summary += " | drafts " + std::to_string(r.accepted_drafts) + " of " + std::to_string(r.drafted_tokens) + " accepted";
+  return summary;
 }
 
 }  // namespace gemma4::cli

@@ -4,7 +4,7 @@
 //   in:  {"id": ..., "prompt": "text"} (one user turn), {"id": ..., "messages": [...]} (a chat) or
 //        {"id": ..., "tokens": [ids]} (raw prompt ids, no template); optional max_tokens,
 //        temperature, top_k, top_p, seed, stop (string or array), ignore_eos (generate past the
-//        model's stop tokens, for benchmarks)
+//        model's stop tokens, for benchmarks), draft (draft tokens per step, overriding --draft)
 //   out: {"id", "text", "tokens", "finish_reason", "usage": {"prompt_tokens", "completion_tokens",
 //        "cached_tokens"}}; a bad line gives {"id", "error"} and an `error:` line on stderr naming
 //        its line number, the other lines still run, and the exit code is 1.
@@ -85,6 +85,7 @@ Request request_from_line(const json& line, const Engine& engine, const Request&
   if (auto v = integer("top_k", 0, 1 << 30)) r.sampling.top_k = static_cast<int>(*v);
   if (auto v = number("top_p")) r.sampling.top_p = static_cast<float>(*v);
   if (auto v = integer("seed", 0, 9007199254740991.0)) r.sampling.seed = static_cast<uint64_t>(*v);
+  if (auto v = integer("draft", 0, kMaxDraftTokens)) r.draft_tokens = static_cast<int>(*v);
   if (line.contains("stop") && !line["stop"].is_null()) {
     const json& s = line["stop"];
     r.stop_strings.clear();
@@ -183,6 +184,13 @@ void add_batch_command(CLI::App& app) {
                     {"gen_tok_s", wall > 0 ? generated / wall : 0.0},
                     {"prefill_tok_s", wall > 0 ? computed_prompt / wall : 0.0},
                     {"prefix_cache_hits", engine.stats().prefix_cache_hits}, {"preemptions", engine.stats().preemptions}};
+    const EngineStats stats = engine.stats();
+    if (stats.drafted_tokens > 0 || f.draft > 0) {
+      summary["drafted_tokens"] = stats.drafted_tokens;
+      summary["accepted_drafts"] = stats.accepted_drafts;
+      summary["draft_acceptance"] =
+          stats.drafted_tokens > 0 ? static_cast<double>(stats.accepted_drafts) / static_cast<double>(stats.drafted_tokens) : 0.0;
+    }
     if (!a->summary.empty()) {
       std::ofstream s(a->summary);
       if (!s) throw Error("cannot write --json file " + a->summary);

@@ -1,5 +1,7 @@
 // gemma4 bench: load, prefill and decode speed of a model on this machine.
 // A contract: the JSON names (load_s, prefill_tok_s, decode_tok_s, ttft_ms, peak_rss_bytes) stay.
+// decode_ms / verify5_ms / verify5_ratio: one decode step against a speculative verification step
+// of 5 rows with logits for all 5 (what `--draft 4` costs per step when it guesses).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -45,6 +47,29 @@ std::vector<int32_t> bench_prompt(int64_t n, int64_t vocab) {
   return ids;
 }
 
+// Interleaved pairs of a 1-token decode step and a 5-token step with every row's logits, appended
+// to `session` (each pair adds 6 positions); their times in ms go to `decode_ms` / `verify_ms`.
+constexpr int64_t kVerifyPairs = 8;
+constexpr int64_t kVerifyRows = 5;
+
+void time_verification(Session& session, int32_t token, std::vector<double>& decode_ms, std::vector<double>& verify_ms) {
+  using clock = std::chrono::steady_clock;
+  std::vector<float> logits;
+  std::vector<int32_t> rows(kVerifyRows);
+  for (int64_t pair = 0; pair < kVerifyPairs; ++pair) {
+    auto t0 = clock::now();
+    session.append(std::span<const int32_t>(&token, 1), &logits);
+    token = argmax_token(logits);
+    auto t1 = clock::now();
+    std::fill(rows.begin(), rows.end(), token);  // the drafts' values do not change the cost
+    session.append_all_logits(rows, kVerifyRows, logits);
+    auto t2 = clock::now();
+    token = argmax_token(std::span<const float>(logits).last(logits.size() / kVerifyRows));
+    decode_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    verify_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+  }
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -71,7 +96,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--no-skip", a->no_skip, "Run KV-shared layers for every prompt token (for comparison)");
   cmd->callback([a] {
     using clock = std::chrono::steady_clock;
-    std::vector<double> load_s, prefill, decode, ttft;
+    std::vector<double> load_s, prefill, decode, ttft, decode_ms, verify_ms;
     const std::filesystem::path dir = model_folder(a->model);
     std::shared_ptr<Model> model;
     for (int rep = 0; rep < a->reps; ++rep) {
@@ -81,7 +106,7 @@ void add_bench_command(CLI::App& app) {
       load_s.push_back(std::chrono::duration<double>(clock::now() - t0).count());
       std::vector<int32_t> prompt = bench_prompt(a->prompt, model->config().vocab_size);
       SessionOptions so;
-      so.max_context = a->prompt + a->gen + 1;
+      so.max_context = a->prompt + a->gen + 1 + kVerifyPairs * (1 + kVerifyRows);
       so.kv_type = a->kv_type;
       so.skip_shared_layers = !a->no_skip;
       Session session(model, so);
@@ -99,6 +124,7 @@ void add_bench_command(CLI::App& app) {
       }
       double decode_s = std::chrono::duration<double>(clock::now() - p1).count();
       decode.push_back(a->gen > 1 ? (a->gen - 1) / decode_s : 0.0);
+      time_verification(session, token, decode_ms, verify_ms);
       std::fprintf(stderr, "rep %d: load %.2f s, prefill %.1f tok/s, decode %.2f tok/s\n", rep + 1, load_s.back(),
                    prefill.back(), decode.back());
     }
@@ -114,6 +140,9 @@ void add_bench_command(CLI::App& app) {
                         {"prefill_tok_s", median(prefill)},
                         {"decode_tok_s", median(decode)},
                         {"ttft_ms", median(ttft)},
+                        {"decode_ms", median(decode_ms)},
+                        {"verify5_ms", median(verify_ms)},
+                        {"verify5_ratio", median(verify_ms) / median(decode_ms)},
                         {"peak_rss_bytes", peak_rss_bytes()},
                         {"weight_bytes", model->weight_bytes()}};
     std::printf("| model | dtype | threads | P | G | load s | prefill tok/s | decode tok/s | TTFT ms | peak RSS GiB |\n");
@@ -122,6 +151,9 @@ void add_bench_command(CLI::App& app) {
                 a->dtype.c_str(), model->threads(), static_cast<long long>(a->prompt),
                 static_cast<long long>(a->gen), median(load_s), median(prefill), median(decode), median(ttft),
                 peak_rss_bytes() / 1073741824.0);
+    std::printf("verification step of %lld rows (logits for all): %.2f ms, decode step: %.2f ms, ratio %.2f\n",
+                static_cast<long long>(kVerifyRows), median(verify_ms), median(decode_ms),
+                median(verify_ms) / median(decode_ms));
     if (!a->json.empty()) {
       std::ofstream out(a->json);
       if (!out) throw Error("cannot write " + a->json);

@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
+#include "cli/generation_flags.h"
 #include "cli/model_source.h"
 #include "gemma4/engine.h"
 #include "gemma4/error.h"
@@ -153,6 +154,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--cors-origin", a->server.cors_origin, "Allow browser requests from this origin ('*' for any)");
   cmd->add_option("--kv-budget", a->engine.kv_budget_bytes, "KV pool size in bytes (0: --parallel full contexts)")
       ->check(integer_in(0, int64_t{1} << 50));
+  add_draft_flag(*cmd, a->engine.draft_tokens);
   cmd->add_option("--model-alias", a->server.model_alias, "Model id reported to and accepted from clients");
   cmd->add_option("--max-body", a->server.max_body_bytes, "Largest request body in bytes (bigger: 413)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 32))

@@ -49,6 +49,15 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("--logit-bias", f.logit_bias, "TOKEN_ID=BIAS added to a token's logit (repeatable)");
   f.seed_opt = cmd.add_option("--seed,-s", f.seed, "Random seed (default: random)");
   cmd.add_option("--stop", f.stop, "Stop string (repeatable); not included in the output");
+  add_draft_flag(cmd, f.draft);
+}
+
+void add_draft_flag(CLI::App& cmd, int& draft) {
+  cmd.add_option("--draft", draft,
+                 "Speculative decoding: check up to N tokens guessed from earlier text per step (0 = off; "
+                 "same answers, faster on repetitive text)")
+      ->check(integer_in(0, kMaxDraftTokens))
+      ->capture_default_str();
 }
 
 LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t max_queue) {
@@ -61,6 +70,7 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
   eo.parallel = parallel;
   eo.max_queue = max_queue;
   eo.weight_cache = !f.no_weight_cache;
+  eo.draft_tokens = f.draft;
   int last_percent = -1;
   eo.progress = [&](double fraction) {
     int percent = static_cast<int>(fraction * 100);

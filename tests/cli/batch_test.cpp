@@ -56,6 +56,46 @@ TEST(CliBatch, ParallelEightGivesExactlyWhatParallelOneGives) {
   for (const char* key : {"wall_s", "gen_tok_s", "prefill_tok_s"}) EXPECT_GT(summary[key].get<double>(), 0) << key;
 }
 
+// Speculative decoding (--draft, or "draft" per line) changes no greedy answer; the summary
+// counts the drafts, and a bad "draft" is that line's error.
+TEST(CliBatch, DraftsLeaveGreedyAnswersUnchangedAndAreCounted) {
+  testing::TempDir tmp;
+  const auto input = tmp.path() / "in.jsonl";
+  {
+    std::ofstream in(input);
+    for (int i = 0; i < 4; ++i) {
+      nlohmann::json line = {{"id", i}, {"prompt", "Repeat after me: one two three, one two three, one two " + std::to_string(i)},
+                             {"temperature", 0}};
+      if (i == 3) line["draft"] = 0;
+      in << line.dump() << "\n";
+    }
+    in << nlohmann::json{{"id", 4}, {"prompt", "x"}, {"draft", 99}}.dump() << "\n";
+  }
+  auto run = [&](const std::string& name, const std::string& flags) {
+    return run_cli("batch -m " + tiny() + " --dtype f32 --max-tokens 24 -i " + input.string() + " -o " +
+                   (tmp.path() / (name + ".jsonl")).string() + " --json " + (tmp.path() / (name + ".json")).string() + " " +
+                   flags);
+  };
+  RunResult plain = run("plain", "");
+  RunResult drafted = run("drafted", "--draft 4 --parallel 4");
+  EXPECT_EQ(plain.exit_code, 1);  // the bad line
+  EXPECT_EQ(drafted.exit_code, 1);
+  EXPECT_NE(drafted.err.find("line 5: \"draft\" must be an integer between 0 and 16"), std::string::npos) << drafted.err;
+  auto a = read_jsonl(tmp.path() / "plain.jsonl"), b = read_jsonl(tmp.path() / "drafted.jsonl");
+  ASSERT_EQ(a.size(), 5u);
+  ASSERT_EQ(b.size(), 5u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(a[i]["tokens"], b[i]["tokens"]) << "line " << i + 1;
+    EXPECT_EQ(a[i]["text"], b[i]["text"]) << "line " << i + 1;
+  }
+  auto summary = testing::read_json(tmp.path() / "drafted.json");
+  ASSERT_TRUE(summary.contains("drafted_tokens")) << summary.dump();
+  EXPECT_GT(summary["drafted_tokens"].get<int64_t>(), 0);
+  EXPECT_GE(summary["accepted_drafts"].get<int64_t>(), 0);
+  EXPECT_LE(summary["accepted_drafts"].get<int64_t>(), summary["drafted_tokens"].get<int64_t>());
+  EXPECT_FALSE(testing::read_json(tmp.path() / "plain.json").contains("drafted_tokens"));
+}
+
 TEST(CliBatch, ABadLineIsNamedAndTheOthersStillRun) {
   testing::TempDir tmp;
   const auto input = tmp.path() / "in.jsonl";

@@ -74,6 +74,12 @@ TEST(CliErrors, OtherSamplingFlags) {
   expect_one_error_line(run_tiny("--threads abc"), "(got 'abc')");
 }
 
+TEST(CliErrors, DraftTokensOutOfRange) {
+  expect_one_error_line(run_tiny("--draft -1"), "--draft: must be an integer in [0, 16] (got '-1')");
+  expect_one_error_line(run_tiny("--draft 17"), "--draft: must be an integer in [0, 16] (got '17')");
+  expect_one_error_line(run_cli("serve -m " + tiny() + " --draft 2.5"), "--draft: must be an integer in [0, 16] (got '2.5')");
+}
+
 TEST(CliErrors, ParseErrorsUseTheSameShape) {
   // (--model is optional: it defaults to the Hub id google/gemma-4-E2B-it.)
   expect_one_error_line(run_cli("run -m " + tiny()), "prompt is required");
