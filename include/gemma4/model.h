@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gemma4/config.h"
@@ -57,6 +58,15 @@ struct SessionOptions {
   std::string kv_type = "f32";  // f32, f16 or bf16
   // Prefill skips the KV-shared layers for tokens whose logits are not wanted (exact).
   bool skip_shared_layers = true;
+  // Time every forward pass by phase (embedding, projections, attention, MLP, LM head); read with
+  // Session::phase_times(). Costs a clock read per phase.
+  bool time_phases = false;
+};
+
+// Accumulated wall time of the forward passes by phase, in the order they run.
+struct PhaseTimes {
+  std::vector<std::pair<std::string, double>> seconds;  // (phase, seconds)
+  int64_t forward_calls = 0;
 };
 
 struct SessionImpl;
@@ -83,6 +93,10 @@ class Session {
   // there (sliding-window blocks already released); the caller then clears and re-feeds.
   bool truncate(int64_t length);
   void clear();
+
+  // What time_phases measured since the session began or the last reset_phase_times().
+  PhaseTimes phase_times() const;
+  void reset_phase_times();
 
   SessionImpl& impl() const { return *impl_; }
 

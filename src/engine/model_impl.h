@@ -22,6 +22,8 @@ struct SessionImpl {
   std::unique_ptr<KvPool> kv_pool;
   std::unique_ptr<KvSequence> sequence;
   ForwardScratch scratch;
+  ForwardProfile profile;
+  std::vector<float> unwanted_logits;  // stays empty: prefill chunks whose logits nobody asked for
 };
 
 }  // namespace gemma4

@@ -40,16 +40,16 @@ void Session::append(std::span<const int32_t> tokens, std::vector<float>* last_l
     throw Error("context length exceeded: " + std::to_string(length() + n) + " tokens but the limit is " +
                 std::to_string(max_context()));
   const ModelImpl& m = model_->impl();
-  std::vector<float> logits;
   for (int64_t begin = 0; begin < n; begin += impl_->options.max_chunk) {
     int64_t end = std::min(n, begin + impl_->options.max_chunk);
     ForwardOptions fo;
     fo.skip_shared_layers_for_unneeded_rows = impl_->options.skip_shared_layers;
-    const int64_t wanted = last_logits && end == n ? 1 : 0;
-    forward(*m.weights, *impl_->sequence, tokens.subspan(begin, end - begin), wanted, fo, logits, impl_->scratch,
-            *m.pool);
+    if (impl_->options.time_phases) fo.profile = &impl_->profile;
+    const bool last = last_logits && end == n;
+    // The logits go straight into the caller's buffer, so a decode step reuses its capacity.
+    forward(*m.weights, *impl_->sequence, tokens.subspan(begin, end - begin), last ? 1 : 0, fo,
+            last ? *last_logits : impl_->unwanted_logits, impl_->scratch, *m.pool);
   }
-  if (last_logits) *last_logits = std::move(logits);
 }
 
 void Session::append_all_logits(std::span<const int32_t> tokens, int64_t chunk, std::vector<float>& logits) {
@@ -65,11 +65,23 @@ void Session::append_all_logits(std::span<const int32_t> tokens, int64_t chunk, 
   std::vector<float> part;
   for (int64_t begin = 0; begin < n; begin += chunk) {
     int64_t end = std::min(n, begin + chunk);
-    forward(*m.weights, *impl_->sequence, tokens.subspan(begin, end - begin), end - begin, ForwardOptions{}, part,
-            impl_->scratch, *m.pool);
+    ForwardOptions fo;
+    if (impl_->options.time_phases) fo.profile = &impl_->profile;
+    forward(*m.weights, *impl_->sequence, tokens.subspan(begin, end - begin), end - begin, fo, part, impl_->scratch,
+            *m.pool);
     std::copy(part.begin(), part.end(), logits.begin() + begin * V);
   }
 }
+
+PhaseTimes Session::phase_times() const {
+  PhaseTimes out;
+  const ForwardProfile& p = impl_->profile;
+  for (int i = 0; i < ForwardProfile::kPhases; ++i) out.seconds.emplace_back(ForwardProfile::kNames[i], p.ns[i] * 1e-9);
+  out.forward_calls = p.calls;
+  return out;
+}
+
+void Session::reset_phase_times() { impl_->profile = ForwardProfile{}; }
 
 bool Session::truncate(int64_t length) { return impl_->sequence->truncate(length); }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,22 +20,35 @@ bool is_quantized(WeightType t) { return t == WeightType::Q8_0 || t == WeightTyp
 
 namespace {
 
-// Float weights: decode a weight row to float32 once, then dot it with every activation row.
+// Decodes weights [c0, c0 + count) of row r of a float matrix.
+void decode_float_weights(const WeightMatrix& w, int64_t r, int64_t c0, int64_t count, float* out) {
+  const auto* base = static_cast<const uint8_t*>(w.data) + row_bytes(w.type, w.cols) * r;
+  for (int64_t c = 0; c < count; ++c) {
+    if (w.type == WeightType::F32) {
+      std::memcpy(out + c, base + 4 * (c0 + c), 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, base + 2 * (c0 + c), 2);
+      out[c] = w.type == WeightType::BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+    }
+  }
+}
+
+// Float weights: one float accumulator per output over the columns in order (the weights decoded a
+// stack chunk at a time, so nothing is allocated).
 void float_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
   const WeightMatrix& w = *p.w;
-  std::vector<float> row(w.cols);
+  constexpr int64_t kChunk = 256;
+  float weights[kChunk];
   for (int64_t r = r0; r < r1; ++r) {
-    const float* wr;
-    if (w.type == WeightType::F32) {
-      wr = static_cast<const float*>(w.data) + r * w.cols;
-    } else {
-      dequantize_row(w, r, row.data());
-      wr = row.data();
-    }
     for (int64_t t = 0; t < p.n; ++t) {
       const float* xt = p.x + t * p.x_stride;
       float acc = 0.0f;
-      for (int64_t c = 0; c < w.cols; ++c) acc += wr[c] * xt[c];
+      for (int64_t c0 = 0; c0 < w.cols; c0 += kChunk) {
+        const int64_t count = std::min(kChunk, w.cols - c0);
+        decode_float_weights(w, r, c0, count, weights);
+        for (int64_t c = 0; c < count; ++c) acc += weights[c] * xt[c0 + c];
+      }
       p.y[t * p.y_stride + r] = acc;
     }
   }
@@ -45,20 +59,17 @@ void float_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
 void quantized_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
   const WeightMatrix& w = *p.w;
   const int64_t blocks = w.cols / 32;
-  thread_local std::vector<int8_t> values;
-  thread_local std::vector<uint16_t> scales;
-  values.resize(w.cols);
-  scales.resize(blocks);
+  int8_t values[32];
   for (int64_t r = r0; r < r1; ++r) {
-    unpack_panel_row(w, r, values.data(), scales.data());
     for (int64_t t = 0; t < p.n; ++t) {
       const float* a_scale = p.xq->row_scales(t);
       const int8_t* a_quant = p.xq->row_quants(t);
       float acc = 0.0f;
       for (int64_t b = 0; b < blocks; ++b) {
+        const float wd = f16_to_f32(unpack_panel_block(w, r, b, values));
         int32_t dot = 0;
-        for (int e = 0; e < 32; ++e) dot += static_cast<int32_t>(values[b * 32 + e]) * a_quant[b * 32 + e];
-        acc = std::fma(static_cast<float>(dot), f16_to_f32(scales[b]) * a_scale[b], acc);
+        for (int e = 0; e < 32; ++e) dot += static_cast<int32_t>(values[e]) * a_quant[b * 32 + e];
+        acc = std::fma(static_cast<float>(dot), wd * a_scale[b], acc);
       }
       p.y[t * p.y_stride + r] = acc;
     }

@@ -33,7 +33,7 @@ namespace {
 #include "kernels/panel_driver.h"
 
 #ifndef GEMMA4_PANEL_PREFETCH
-#define GEMMA4_PANEL_PREFETCH 2048
+#define GEMMA4_PANEL_PREFETCH 8192
 #endif
 // Distance ahead in the panel's weight stream, asked for once per cache line on the first pass.
 constexpr int64_t kPrefetchBytes = GEMMA4_PANEL_PREFETCH;
@@ -52,6 +52,26 @@ inline __m512i broadcast4(const int8_t* a) {
 inline void prefetch_block(const uint8_t* quants, int64_t bytes) {
   for (int64_t line = 0; line < bytes; line += 64)
     _mm_prefetch(reinterpret_cast<const char*>(quants + kPrefetchBytes + line), _MM_HINT_T0);
+}
+
+// Independent vpdpbusd chains per token: with few tokens a single chain of eight would wait on the
+// instruction's latency; integer sums are exact, so splitting them changes no bit.
+template <int T>
+constexpr int kChains = T >= 4 ? 1 : (T >= 2 ? 2 : 4);
+
+// Chain 0 starts from the block's −K·Σa, the others from zero.
+template <int T>
+inline void start_sums(const QuantizedActivations& xq, int64_t t, int64_t b, __m512i (&sums)[kChains<T>][T]) {
+  for (int j = 0; j < T; ++j) sums[0][j] = _mm512_set1_epi32(xq.row_block_bias(t + j)[b]);
+  for (int c = 1; c < kChains<T>; ++c)
+    for (int j = 0; j < T; ++j) sums[c][j] = _mm512_setzero_si512();
+}
+
+template <int T>
+inline __m512i finish_sums(const __m512i (&sums)[kChains<T>][T], int j) {
+  __m512i s = sums[0][j];
+  for (int c = 1; c < kChains<T>; ++c) s = _mm512_add_epi32(s, sums[c][j]);
+  return s;
 }
 
 inline void store_results(const PanelTask& task, int64_t t, __m512 v) {
@@ -74,17 +94,19 @@ struct Q8Tile {
     for (int64_t b = 0; b < task.blocks; ++b) {
       const uint8_t* q = task.quants + b * 512;
       if (prefetch) prefetch_block(q, 512);
-      __m512i sums[T];
-      for (int j = 0; j < T; ++j) sums[j] = _mm512_set1_epi32(xq.row_block_bias(t + j)[b]);
+      __m512i sums[kChains<T>][T];
+      start_sums<T>(xq, t, b, sums);
       for (int k = 0; k < 8; ++k) {
         const __m512i w = _mm512_loadu_si512(q + 64 * k);
-        for (int j = 0; j < T; ++j)
-          sums[j] = _mm512_dpbusd_epi32(sums[j], w, broadcast4(xq.row_quants(t + j) + b * 32 + 4 * k));
+        for (int j = 0; j < T; ++j) {
+          __m512i& s = sums[k % kChains<T>][j];
+          s = _mm512_dpbusd_epi32(s, w, broadcast4(xq.row_quants(t + j) + b * 32 + 4 * k));
+        }
       }
       const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(task.scales + 16 * b)));
       for (int j = 0; j < T; ++j) {
         const __m512 scale = _mm512_mul_ps(wd, _mm512_set1_ps(xq.row_scales(t + j)[b]));
-        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[j]), scale, acc[j]);
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(finish_sums<T>(sums, j)), scale, acc[j]);
       }
     }
     for (int j = 0; j < T; ++j) store_results(task, t + j, acc[j]);
@@ -102,22 +124,24 @@ struct Q4Tile {
     for (int64_t b = 0; b < task.blocks; ++b) {
       const uint8_t* q = task.quants + b * 256;
       if (prefetch) prefetch_block(q, 256);
-      __m512i sums[T];
-      for (int j = 0; j < T; ++j) sums[j] = _mm512_set1_epi32(xq.row_block_bias(t + j)[b]);
+      __m512i sums[kChains<T>][T];
+      start_sums<T>(xq, t, b, sums);
       for (int k = 0; k < 4; ++k) {
         const __m512i bytes = _mm512_loadu_si512(q + 64 * k);
         const __m512i lo = _mm512_and_si512(bytes, low_nibbles);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
         for (int j = 0; j < T; ++j) {
           const int8_t* a = xq.row_quants(t + j) + b * 32 + 4 * k;
-          sums[j] = _mm512_dpbusd_epi32(sums[j], lo, broadcast4(a));
-          sums[j] = _mm512_dpbusd_epi32(sums[j], hi, broadcast4(a + 16));
+          __m512i& s0 = sums[(2 * k) % kChains<T>][j];
+          s0 = _mm512_dpbusd_epi32(s0, lo, broadcast4(a));
+          __m512i& s1 = sums[(2 * k + 1) % kChains<T>][j];
+          s1 = _mm512_dpbusd_epi32(s1, hi, broadcast4(a + 16));
         }
       }
       const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(task.scales + 16 * b)));
       for (int j = 0; j < T; ++j) {
         const __m512 scale = _mm512_mul_ps(wd, _mm512_set1_ps(xq.row_scales(t + j)[b]));
-        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[j]), scale, acc[j]);
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(finish_sums<T>(sums, j)), scale, acc[j]);
       }
     }
     for (int j = 0; j < T; ++j) store_results(task, t + j, acc[j]);

@@ -52,25 +52,26 @@ void pack_panel(WeightType t, const void* row_major_blocks, int64_t valid_rows, 
   }
 }
 
-void unpack_panel_row(const WeightMatrix& m, int64_t r, int8_t* values, uint16_t* scales) {
-  const int64_t blocks = m.cols / 32;
+uint16_t unpack_panel_block(const WeightMatrix& m, int64_t r, int64_t b, int8_t* out) {
   const uint8_t* panel = static_cast<const uint8_t*>(m.data) + (r / kPanelRows) * panel_bytes(m.type, m.cols);
   const int64_t i = r % kPanelRows;
-  const uint8_t* scale_bytes = panel + panel_scales_offset(m.type, m.cols);
-  for (int64_t b = 0; b < blocks; ++b) {
-    const uint8_t* quants = panel + b * panel_quant_bytes(m.type);
-    int8_t* out = values + b * 32;
-    if (m.type == WeightType::Q8_0) {
-      for (int e = 0; e < 32; ++e) out[e] = static_cast<int8_t>(quants[(e / 4) * kGroupBytes + 4 * i + e % 4] - 128);
-    } else {
-      for (int j = 0; j < 16; ++j) {
-        const uint8_t byte = quants[(j / 4) * kGroupBytes + 4 * i + j % 4];
-        out[j] = static_cast<int8_t>((byte & 0x0f) - 8);
-        out[j + 16] = static_cast<int8_t>((byte >> 4) - 8);
-      }
+  const uint8_t* quants = panel + b * panel_quant_bytes(m.type);
+  if (m.type == WeightType::Q8_0) {
+    for (int e = 0; e < 32; ++e) out[e] = static_cast<int8_t>(quants[(e / 4) * kGroupBytes + 4 * i + e % 4] - 128);
+  } else {
+    for (int j = 0; j < 16; ++j) {
+      const uint8_t byte = quants[(j / 4) * kGroupBytes + 4 * i + j % 4];
+      out[j] = static_cast<int8_t>((byte & 0x0f) - 8);
+      out[j + 16] = static_cast<int8_t>((byte >> 4) - 8);
     }
-    std::memcpy(scales + b, scale_bytes + 32 * b + 2 * i, 2);
   }
+  uint16_t d;
+  std::memcpy(&d, panel + panel_scales_offset(m.type, m.cols) + 32 * b + 2 * i, 2);
+  return d;
+}
+
+void unpack_panel_row(const WeightMatrix& m, int64_t r, int8_t* values, uint16_t* scales) {
+  for (int64_t b = 0; b < m.cols / 32; ++b) scales[b] = unpack_panel_block(m, r, b, values + 32 * b);
 }
 
 }  // namespace gemma4

@@ -48,5 +48,7 @@ void pack_panel(WeightType t, const void* row_major_blocks, int64_t valid_rows, 
 // The weights of row r as they were before packing: the int8 values w (Q8_0: q; Q4_0: q − 8) and
 // the block scales, for the reference path and dequantize_row.
 void unpack_panel_row(const WeightMatrix& m, int64_t r, int8_t* values, uint16_t* scales);
+// The same for block b of row r only: its 32 values, and its f16 scale as the result.
+uint16_t unpack_panel_block(const WeightMatrix& m, int64_t r, int64_t b, int8_t* values);
 
 }  // namespace gemma4

@@ -113,13 +113,13 @@ void ThreadPool::worker_loop(int thread) {
   }
 }
 
-void ThreadPool::run_inline(int64_t num_tasks, const std::function<void(int64_t, int)>& fn) {
+void ThreadPool::run_inline(int64_t num_tasks, FunctionRef<void(int64_t, int)> fn) {
   const int thread = current_pool == this ? current_thread : 0;
   PoolScope scope(this, thread);
   for (int64_t t = 0; t < num_tasks; ++t) fn(t, thread);
 }
 
-void ThreadPool::run(int64_t num_tasks, const std::function<void(int64_t, int)>& fn) {
+void ThreadPool::run(int64_t num_tasks, FunctionRef<void(int64_t, int)> fn) {
   if (num_tasks <= 0) return;
   // A nested call from one of our own tasks runs inline: the workers are busy with the outer job.
   if (num_threads_ == 1 || num_tasks == 1 || current_pool == this) {
@@ -159,8 +159,7 @@ void ThreadPool::run(int64_t num_tasks, const std::function<void(int64_t, int)>&
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t, int)>& fn) {
+void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   int64_t max_chunks = std::max<int64_t>(1, n / grain);

@@ -12,10 +12,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "kernels/function_ref.h"
 
 namespace gemma4 {
 
@@ -32,18 +33,17 @@ class ThreadPool {
   // Calls fn(task, thread) for every task in [0, num_tasks) and returns when all are done.
   // Tasks are handed out dynamically; `thread` is in [0, size()) and identifies per-thread scratch.
   // An exception thrown by a task is rethrown here (the first one, after every task finished).
-  void run(int64_t num_tasks, const std::function<void(int64_t task, int thread)>& fn);
+  void run(int64_t num_tasks, FunctionRef<void(int64_t task, int thread)> fn);
 
   // Splits [0, n) into contiguous ranges of at least `grain` items (about one per thread, or more
   // for balance) and calls fn(begin, end, thread) for each.
-  void parallel_for(int64_t n, int64_t grain,
-                    const std::function<void(int64_t begin, int64_t end, int thread)>& fn);
+  void parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t begin, int64_t end, int thread)> fn);
 
  private:
   void worker_loop(int thread);
   void work_on_current_job(int thread);
   void wait_for_generation(uint64_t seen);
-  void run_inline(int64_t num_tasks, const std::function<void(int64_t, int)>& fn);
+  void run_inline(int64_t num_tasks, FunctionRef<void(int64_t, int)> fn);
 
   int num_threads_;
   std::vector<std::thread> workers_;
@@ -53,7 +53,7 @@ class ThreadPool {
 
   // The current job. generation_ is even while a job is open and odd while closed; the job fields
   // are written only while it is odd and no worker is inside (workers_inside_ == 0).
-  const std::function<void(int64_t, int)>* job_ = nullptr;
+  const FunctionRef<void(int64_t, int)>* job_ = nullptr;
   int64_t job_tasks_ = 0;
   std::atomic<int64_t> next_task_{0};
   std::atomic<int64_t> finished_tasks_{0};

@@ -81,7 +81,10 @@ KvPool::KvPool(const ModelConfig& config, const KvPoolOptions& options)
     free_[g].reserve(total_[g]);
     for (int64_t b = total_[g] - 1; b >= 0; --b) free_[g].push_back(static_cast<int32_t>(b));
     meta_[g].resize(total_[g]);
-    if (prefix_cache_) block_tokens_[g].assign(static_cast<size_t>(total_[g]) * block_size_, -1);
+    if (prefix_cache_) {
+      block_tokens_[g].assign(static_cast<size_t>(total_[g]) * block_size_, -1);
+      index_[g] = PrefixIndex(total_[g]);
+    }
   }
 }
 
@@ -97,8 +100,8 @@ int32_t KvPool::allocate(AttentionType group) {
   if (!free_[g].empty()) {
     b = free_[g].back();
     free_[g].pop_back();
-  } else if (!lru_[g].empty()) {
-    b = lru_[g].front();
+  } else if (lru_[g].head >= 0) {
+    b = lru_[g].head;
     evict(g, b);
   } else {
     throw Error(std::string("KV cache pool is out of ") + group_name(group) + " blocks (" +
@@ -111,16 +114,35 @@ int32_t KvPool::allocate(AttentionType group) {
 
 void KvPool::evict(int g, int32_t block) {
   BlockMeta& m = meta_[g][block];
-  lru_[g].erase(m.lru_pos);
-  auto it = index_[g].find(m.hash);
-  if (it != index_[g].end() && it->second == block) index_[g].erase(it);
+  lru_erase(g, block);
+  index_[g].erase(m.hash, block);
   m.registered = false;
+}
+
+void KvPool::lru_push_back(int g, int32_t block) {
+  BlockMeta& m = meta_[g][block];
+  m.lru_prev = lru_[g].tail;
+  m.lru_next = -1;
+  if (lru_[g].tail >= 0) meta_[g][lru_[g].tail].lru_next = block;
+  else lru_[g].head = block;
+  lru_[g].tail = block;
+  ++lru_[g].size;
+}
+
+void KvPool::lru_erase(int g, int32_t block) {
+  BlockMeta& m = meta_[g][block];
+  if (m.lru_prev >= 0) meta_[g][m.lru_prev].lru_next = m.lru_next;
+  else lru_[g].head = m.lru_next;
+  if (m.lru_next >= 0) meta_[g][m.lru_next].lru_prev = m.lru_prev;
+  else lru_[g].tail = m.lru_prev;
+  m.lru_prev = m.lru_next = -1;
+  --lru_[g].size;
 }
 
 void KvPool::retain(AttentionType group, int32_t block) {
   const int g = index(group);
   BlockMeta& m = meta_[g][block];
-  if (m.refs == 0) lru_[g].erase(m.lru_pos);
+  if (m.refs == 0) lru_erase(g, block);
   ++m.refs;
 }
 
@@ -130,8 +152,7 @@ void KvPool::release(AttentionType group, int32_t block) {
   if (m.refs <= 0) throw Error("KV cache: block released more often than it was taken");
   if (--m.refs > 0) return;
   if (m.registered) {
-    lru_[g].push_back(block);
-    m.lru_pos = std::prev(lru_[g].end());
+    lru_push_back(g, block);
   } else {
     free_[g].push_back(block);
   }
@@ -143,8 +164,7 @@ void KvPool::register_block(AttentionType group, int32_t block, uint64_t hash, u
   const int g = index(group);
   BlockMeta& m = meta_[g][block];
   if (m.registered) return;
-  if (index_[g].count(hash)) return;  // another block already holds this prefix
-  index_[g].emplace(hash, block);
+  if (!index_[g].insert(hash, block)) return;  // another block already holds this prefix
   m.registered = true;
   m.hash = hash;
   m.parent = parent;
@@ -154,12 +174,12 @@ void KvPool::register_block(AttentionType group, int32_t block, uint64_t hash, u
 int32_t KvPool::lookup(AttentionType group, uint64_t hash, uint64_t parent, std::span<const int32_t> tokens) const {
   if (!prefix_cache_) return -1;
   const int g = index(group);
-  auto it = index_[g].find(hash);
-  if (it == index_[g].end()) return -1;
-  const BlockMeta& m = meta_[g][it->second];
-  const int32_t* stored = block_tokens_[g].data() + static_cast<size_t>(it->second) * block_size_;
+  const int32_t block = index_[g].find(hash);
+  if (block < 0) return -1;
+  const BlockMeta& m = meta_[g][block];
+  const int32_t* stored = block_tokens_[g].data() + static_cast<size_t>(block) * block_size_;
   if (m.parent != parent || !std::equal(tokens.begin(), tokens.end(), stored)) return -1;
-  return it->second;
+  return block;
 }
 
 void KvPool::copy_slots(AttentionType group, int32_t src, int32_t dst, int slots) {
@@ -174,7 +194,14 @@ void KvPool::copy_slots(AttentionType group, int32_t src, int32_t dst, int slots
 // ---- KvSequence --------------------------------------------------------------------------------
 
 KvSequence::KvSequence(KvPool& pool, int64_t max_context, int64_t sliding_window)
-    : pool_(pool), max_context_(max_context), window_(sliding_window) {}
+    : pool_(pool), max_context_(max_context), window_(sliding_window) {
+  // Sized once, so committing tokens while decoding never reallocates.
+  const int64_t blocks = max_context / pool.block_size() + 1;
+  tokens_.reserve(static_cast<size_t>(max_context));
+  hashes_.reserve(static_cast<size_t>(blocks));
+  full_table_.reserve(static_cast<size_t>(blocks));
+  sliding_table_.reserve(static_cast<size_t>(blocks));
+}
 
 KvSequence::~KvSequence() { clear(); }
 

@@ -14,14 +14,13 @@
 // of a live sequence's window go to the cache too, so a later request that diverges early (a chat
 // turn after stripped reasoning) still finds them.
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "gemma4/config.h"
 #include "kernels/kv_ops.h"
+#include "kv/prefix_index.h"
 
 namespace gemma4 {
 
@@ -44,7 +43,7 @@ class KvPool {
   // Blocks on the free list (never used or fully released, no cached content).
   int64_t free_blocks(AttentionType group) const { return static_cast<int64_t>(free_[index(group)].size()); }
   // Blocks that hold a cached prefix and nobody references (evictable).
-  int64_t cached_blocks(AttentionType group) const { return static_cast<int64_t>(lru_[index(group)].size()); }
+  int64_t cached_blocks(AttentionType group) const { return lru_[index(group)].size; }
   // Blocks an allocation can get: free plus evictable cached ones.
   int64_t available_blocks(AttentionType group) const { return free_blocks(group) + cached_blocks(group); }
   int64_t total_blocks(AttentionType group) const { return total_[index(group)]; }
@@ -94,18 +93,26 @@ class KvPool {
     int32_t refs = 0;
     bool registered = false;
     uint64_t hash = 0, parent = 0;
-    std::list<int32_t>::iterator lru_pos;  // valid while cached
+    int32_t lru_prev = -1, lru_next = -1;  // neighbours in the LRU list while cached
   };
+  // Cached blocks, least recently used first: a list threaded through BlockMeta, so caching and
+  // evicting blocks never allocates.
+  struct LruList {
+    int32_t head = -1, tail = -1;
+    int64_t size = 0;
+  };
+  void lru_push_back(int g, int32_t block);
+  void lru_erase(int g, int32_t block);
   int block_size_;
   KvType type_;
   bool prefix_cache_;
   std::vector<LayerStorage> layers_;  // empty storage for KV-shared layers
   std::vector<AttentionType> layer_group_;
   std::vector<int32_t> free_[2];
-  std::list<int32_t> lru_[2];         // cached blocks, least recently used first
+  LruList lru_[2];
   std::vector<BlockMeta> meta_[2];
   std::vector<int32_t> block_tokens_[2];  // [blocks][block_size] tokens of registered blocks
-  std::unordered_map<uint64_t, int32_t> index_[2];  // prefix hash -> block
+  PrefixIndex index_[2];  // prefix hash -> block
   int64_t total_[2] = {0, 0};
   size_t bytes_ = 0;
   size_t block_bytes_[2] = {0, 0};

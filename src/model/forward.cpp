@@ -1,6 +1,7 @@
 #include "model/forward.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -24,6 +25,24 @@ struct Rows {
   ForwardScratch& s;
   int64_t count = 0;        // rows still computed (shrinks when KV-shared layers skip rows)
   bool compacted = false;
+};
+
+// Adds the time since the last mark to a phase of the profile (a no-op without one).
+class PhaseClock {
+ public:
+  explicit PhaseClock(ForwardProfile* profile) : profile_(profile) {
+    if (profile_) last_ = std::chrono::steady_clock::now();
+  }
+  void mark(ForwardProfile::Phase phase) {
+    if (!profile_) return;
+    const auto now = std::chrono::steady_clock::now();
+    profile_->ns[phase] += std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  ForwardProfile* profile_;
+  std::chrono::steady_clock::time_point last_;
 };
 
 void rms_norm_rows(const float* x, const std::vector<float>& w, int64_t rows, int64_t dim, float eps,
@@ -262,7 +281,8 @@ void attention(const ModelConfig& c, const LayerSpec& spec, ForwardScratch& s, i
   merge_attention_splits(c, spec, s, rows, pool);
 }
 
-void attention_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
+void attention_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows, ThreadPool& pool,
+                     PhaseClock& clock) {
   const ModelConfig& c = w.config;
   const LayerSpec& spec = c.layers[layer];
   const LayerWeights& lw = w.layers[layer];
@@ -283,13 +303,17 @@ void attention_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_
     norm_and_rope_heads(s.v.data(), rows, kvh, spec, {}, eps, false, s, pool);
     store_kv(layer, spec, s, rows);
   }
+  clock.mark(ForwardProfile::QkvProj);
   attention(c, spec, s, rows, pool);
+  clock.mark(ForwardProfile::Attention);
   s.o.resize(rows * H);
   matmul(lw.o_proj, s.attn.data(), rows, s.o.data(), pool);
   add_normed_rows(s.x.data(), s.o.data(), lw.post_attention_norm, rows, H, eps, pool);
+  clock.mark(ForwardProfile::OutProj);
 }
 
-void mlp_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
+void mlp_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows, ThreadPool& pool,
+               PhaseClock& clock) {
   const ModelConfig& c = w.config;
   const LayerWeights& lw = w.layers[layer];
   const int64_t H = c.hidden_size, F = c.layers[layer].mlp_width;
@@ -302,8 +326,10 @@ void mlp_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows
   pool.parallel_for(rows * F, 4096, [&](int64_t b, int64_t e, int) {
     gelu_tanh_mul(s.gate.data() + b, s.up.data() + b, e - b, s.gate.data() + b);
   });
+  clock.mark(ForwardProfile::MlpGateUp);
   matmul(lw.down_proj, s.gate.data(), rows, s.o.data(), pool);
   add_normed_rows(s.x.data(), s.o.data(), lw.post_feedforward_norm, rows, H, eps, pool);
+  clock.mark(ForwardProfile::MlpDown);
 }
 
 void per_layer_input_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
@@ -358,10 +384,13 @@ void forward_batch(const ModelWeights& weights, std::span<const ForwardSegment> 
   // Embedding, scaled by sqrt(hidden) in full precision.
   s.x.resize(n * H);
   const float embed_scale = static_cast<float>(std::sqrt(static_cast<double>(H)));
+  PhaseClock clock(options.profile);
+  if (options.profile) ++options.profile->calls;
   for (int64_t t = 0; t < n; ++t) weights.embed_tokens.lookup(s.row_token[t], embed_scale, s.x.data() + t * H);
   if (options.hidden_probe) options.hidden_probe(-1, s.x.data(), n);
   if (c.has_per_layer_inputs()) per_layer_inputs(weights, s, n, pool);
   build_rope_tables(c, s, n);
+  clock.mark(ForwardProfile::Embed);
 
   Rows rows{c, s, n, false};
   for (int i = 0; i < c.num_layers; ++i) {
@@ -370,14 +399,16 @@ void forward_batch(const ModelWeights& weights, std::span<const ForwardSegment> 
       keep_wanted_rows(c, s, rows);
       if (rows.count == 0) break;
     }
-    attention_block(weights, i, s, rows.count, pool);
-    mlp_block(weights, i, s, rows.count, pool);
+    attention_block(weights, i, s, rows.count, pool, clock);
+    mlp_block(weights, i, s, rows.count, pool, clock);
     if (c.has_per_layer_inputs()) per_layer_input_block(weights, i, s, rows.count, pool);
     scale_inplace(s.x.data(), weights.layers[i].layer_scalar, rows.count * H);
+    clock.mark(ForwardProfile::PerLayerInput);
     if (options.hidden_probe) options.hidden_probe(i, s.x.data(), rows.count);
   }
   for (const auto& seg : segments) seg.seq->commit(seg.tokens);
   lm_head(weights, s, rows, logits, pool);
+  clock.mark(ForwardProfile::LmHead);
 }
 
 void forward(const ModelWeights& weights, KvSequence& seq, std::span<const int32_t> tokens, int64_t logits_count,

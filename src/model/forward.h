@@ -37,6 +37,17 @@ struct ForwardSegment {
   int64_t logits_count = 0;  // the last `logits_count` rows want logits (0: none, n: all)
 };
 
+// Wall time of one forward call by phase (accumulated over calls; ns). Filled only when
+// ForwardOptions::profile is set, for the per-phase breakdown `gemma4 bench` reports.
+struct ForwardProfile {
+  enum Phase { Embed, QkvProj, Attention, OutProj, MlpGateUp, MlpDown, PerLayerInput, LmHead, kPhases };
+  static constexpr const char* kNames[kPhases] = {"embed+ple+rope", "norm+q/k/v proj+rope+kv store",
+                                                  "attention", "o proj+residual", "norm+gate/up proj+gelu",
+                                                  "down proj+residual", "per-layer input", "final norm+lm head+softcap"};
+  int64_t ns[kPhases] = {};
+  int64_t calls = 0;
+};
+
 struct ForwardOptions {
   // Layers whose K/V are shared compute nothing the cache keeps, so rows without wanted logits
   // skip them entirely (exact: those rows' outputs are never read).
@@ -44,6 +55,7 @@ struct ForwardOptions {
   // Optional probe: called after the embedding (layer -1) and after each layer with the hidden
   // states of all rows still computed ([rows, hidden]). Used to locate regressions.
   std::function<void(int layer, const float* hidden, int64_t rows)> hidden_probe;
+  ForwardProfile* profile = nullptr;
 };
 
 // Keys a query attends over in one attention task: fixed splits of the row's own range, so the
