@@ -22,6 +22,12 @@ namespace gemma4::cli {
 
 namespace {
 
+double total_seconds(const PhaseTimes& t) {
+  double sum = 0.0;
+  for (const auto& [phase, seconds] : t.seconds) sum += seconds;
+  return sum;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
@@ -97,6 +103,7 @@ void add_bench_command(CLI::App& app) {
   cmd->callback([a] {
     using clock = std::chrono::steady_clock;
     std::vector<double> load_s, prefill, decode, ttft, decode_ms, verify_ms;
+    PhaseTimes decode_phases;  // of the last repetition
     const std::filesystem::path dir = model_folder(a->model);
     std::shared_ptr<Model> model;
     for (int rep = 0; rep < a->reps; ++rep) {
@@ -109,6 +116,7 @@ void add_bench_command(CLI::App& app) {
       so.max_context = a->prompt + a->gen + 1 + kVerifyPairs * (1 + kVerifyRows);
       so.kv_type = a->kv_type;
       so.skip_shared_layers = !a->no_skip;
+      so.time_phases = true;
       Session session(model, so);
       std::vector<float> logits;
       auto p0 = clock::now();
@@ -118,12 +126,16 @@ void add_bench_command(CLI::App& app) {
       double prefill_s = std::chrono::duration<double>(p1 - p0).count();
       prefill.push_back(a->prompt / prefill_s);
       ttft.push_back(prefill_s * 1000.0);
+      session.reset_phase_times();
       for (int64_t i = 1; i < a->gen; ++i) {
         session.append(std::span<const int32_t>(&token, 1), &logits);
         token = argmax_token(logits);
       }
       double decode_s = std::chrono::duration<double>(clock::now() - p1).count();
       decode.push_back(a->gen > 1 ? (a->gen - 1) / decode_s : 0.0);
+      decode_phases = session.phase_times();
+      decode_phases.seconds.emplace_back("outside the forward pass (argmax, session)",
+                                         decode_s - total_seconds(decode_phases));
       time_verification(session, token, decode_ms, verify_ms);
       std::fprintf(stderr, "rep %d: load %.2f s, prefill %.1f tok/s, decode %.2f tok/s\n", rep + 1, load_s.back(),
                    prefill.back(), decode.back());
@@ -144,7 +156,11 @@ void add_bench_command(CLI::App& app) {
                         {"verify5_ms", median(verify_ms)},
                         {"verify5_ratio", median(verify_ms) / median(decode_ms)},
                         {"peak_rss_bytes", peak_rss_bytes()},
-                        {"weight_bytes", model->weight_bytes()}};
+                        {"weight_bytes", model->weight_bytes()},
+                        // Every converted matrix is read once per decoded token (the LM head included).
+                        {"decode_weight_gb_s", model->weight_bytes() * median(decode) / 1e9}};
+    const double steps = static_cast<double>(std::max<int64_t>(1, a->gen - 1));
+    for (const auto& [phase, seconds] : decode_phases.seconds) j["decode_phase_ms"][phase] = seconds * 1000.0 / steps;
     std::printf("| model | dtype | threads | P | G | load s | prefill tok/s | decode tok/s | TTFT ms | peak RSS GiB |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     std::printf("| %s | %s | %d | %lld | %lld | %.2f | %.1f | %.2f | %.0f | %.2f |\n", a->model.c_str(),
@@ -154,6 +170,11 @@ void add_bench_command(CLI::App& app) {
     std::printf("verification step of %lld rows (logits for all): %.2f ms, decode step: %.2f ms, ratio %.2f\n",
                 static_cast<long long>(kVerifyRows), median(verify_ms), median(decode_ms),
                 median(verify_ms) / median(decode_ms));
+    std::printf("decode streams %.2f GB of weights per token: %.1f GB/s\n", model->weight_bytes() / 1e9,
+                model->weight_bytes() * median(decode) / 1e9);
+    std::printf("one decoded token by phase (last repetition, ms):\n");
+    for (const auto& [phase, seconds] : decode_phases.seconds)
+      std::printf("  %-45s %8.2f\n", phase.c_str(), seconds * 1000.0 / steps);
     if (!a->json.empty()) {
       std::ofstream out(a->json);
       if (!out) throw Error("cannot write " + a->json);
