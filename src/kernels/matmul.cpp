@@ -106,6 +106,56 @@ void matmul_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
   }
 }
 
+namespace {
+
+// Row chunks of one matrix for the pool: multiples of the kernel's row tile (quantized types: on
+// their 16-row panels, counted from row 0, so no panel is computed twice). About four chunks per
+// thread balance uneven progress; small matrices use fewer so each chunk stays worth a fork-join
+// (≈ 64 rows × 1536 cols at least).
+struct RowChunks {
+  int64_t aligned_begin, per, count;
+};
+
+RowChunks split_rows(const WeightMatrix& w, int64_t n, int64_t row_begin, int64_t row_end, int threads) {
+  const int64_t rows = row_end - row_begin;
+  const int64_t tile = is_quantized(w.type) ? kPanelRows : kMatmulRowTile;
+  const int64_t min_chunk_weights = 64 * 1536;
+  const int64_t work_per_row = std::max<int64_t>(1, w.cols * n);
+  const int64_t min_rows = std::max<int64_t>(tile, min_chunk_weights / work_per_row);
+  int64_t chunks = std::min<int64_t>(static_cast<int64_t>(threads) * 4, std::max<int64_t>(1, rows / min_rows));
+  if (threads == 1) chunks = 1;
+  int64_t per = (rows + chunks - 1) / chunks;
+  per = (per + tile - 1) / tile * tile;
+  const int64_t aligned_begin = row_begin / tile * tile;
+  return {aligned_begin, per, (row_end - aligned_begin + per - 1) / per};
+}
+
+void run_chunk(const MatmulProblem& p, const RowChunks& chunks, int64_t c, int64_t row_begin, int64_t row_end,
+               KernelPath path) {
+  const int64_t b = std::max(row_begin, chunks.aligned_begin + c * chunks.per);
+  const int64_t e = std::min(row_end, chunks.aligned_begin + (c + 1) * chunks.per);
+  if (b >= e) return;
+  if (path == KernelPath::Avx2) {
+    matmul_rows_avx2(p, b, e);
+  } else {
+    matmul_rows_portable(p, b, e);
+  }
+}
+
+const QuantizedActivations* quantize_input(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride,
+                                           KernelPath path) {
+  if (!is_quantized(w.type)) return nullptr;
+  QuantizedActivations& xq = activation_scratch();
+  if (path == KernelPath::Avx2) {
+    quantize_activations_avx2(x, n, x_stride, w.cols, panel_weight_offset(w.type), xq);
+  } else {
+    quantize_activations_portable(x, n, x_stride, w.cols, 0, xq);
+  }
+  return &xq;
+}
+
+}  // namespace
+
 void matmul(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride, float* y,
             int64_t y_stride, ThreadPool& pool, int64_t row_begin, int64_t row_end) {
   if (row_end < 0) row_end = w.rows;
@@ -113,41 +163,40 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride, 
     throw Error("matmul: row range [" + std::to_string(row_begin) + ", " + std::to_string(row_end) +
                 ") is outside the weight matrix with " + std::to_string(w.rows) + " rows");
   }
-  const int64_t rows = row_end - row_begin;
-  if (rows <= 0 || n <= 0) return;
-
+  if (row_end - row_begin <= 0 || n <= 0) return;
   const KernelPath path = active_kernel_path();
-  MatmulProblem p{&w, x, n, x_stride, y, y_stride, nullptr};
-  if (is_quantized(w.type)) {
-    QuantizedActivations& xq = activation_scratch();
-    if (path == KernelPath::Avx2) {
-      quantize_activations_avx2(x, n, x_stride, w.cols, panel_weight_offset(w.type), xq);
-    } else {
-      quantize_activations_portable(x, n, x_stride, w.cols, 0, xq);
-    }
-    p.xq = &xq;
-  }
-  auto kernel = path == KernelPath::Avx2 ? &matmul_rows_avx2 : &matmul_rows_portable;
+  const MatmulProblem p{&w, x, n, x_stride, y, y_stride, quantize_input(w, x, n, x_stride, path)};
+  const RowChunks chunks = split_rows(w, n, row_begin, row_end, pool.size());
+  pool.run(chunks.count, [&](int64_t c, int) { run_chunk(p, chunks, c, row_begin, row_end, path); });
+}
 
-  // Work is split into row chunks that are multiples of the kernel's row tile (quantized types: on
-  // their 16-row panels, counted from row 0, so no panel is computed twice). About four chunks per
-  // thread balance uneven progress; small matrices use fewer so each chunk stays worth a fork-join
-  // (≈ 64 rows × 1536 cols at least).
-  const int64_t tile = is_quantized(w.type) ? kPanelRows : kMatmulRowTile;
-  const int64_t min_chunk_weights = 64 * 1536;
-  const int64_t work_per_row = std::max<int64_t>(1, w.cols * n);
-  int64_t min_rows = std::max<int64_t>(tile, min_chunk_weights / work_per_row);
-  int64_t chunks = std::min<int64_t>(static_cast<int64_t>(pool.size()) * 4,
-                                     std::max<int64_t>(1, rows / min_rows));
-  if (pool.size() == 1) chunks = 1;
-  int64_t per = (rows + chunks - 1) / chunks;
-  per = (per + tile - 1) / tile * tile;
-  const int64_t aligned_begin = row_begin / tile * tile;
-  chunks = (row_end - aligned_begin + per - 1) / per;
-  pool.run(chunks, [&](int64_t c, int) {
-    const int64_t b = std::max(row_begin, aligned_begin + c * per);
-    const int64_t e = std::min(row_end, aligned_begin + (c + 1) * per);
-    if (b < e) kernel(p, b, e);
+void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, int64_t n, ThreadPool& pool) {
+  constexpr size_t kMaxTargets = 4;
+  const bool shareable = !targets.empty() && targets.size() <= kMaxTargets &&
+                         std::all_of(targets.begin(), targets.end(), [&](const MatmulTarget& t) {
+                           return t.w->type == targets[0].w->type && t.w->cols == targets[0].w->cols;
+                         });
+  if (!shareable) {
+    for (const MatmulTarget& t : targets) matmul(*t.w, x, n, t.y, pool);
+    return;
+  }
+  if (n <= 0) return;
+  const KernelPath path = active_kernel_path();
+  const WeightMatrix& first = *targets[0].w;
+  const QuantizedActivations* xq = quantize_input(first, x, n, first.cols, path);
+  MatmulProblem problems[kMaxTargets];
+  RowChunks chunks[kMaxTargets];
+  int64_t total = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const WeightMatrix& w = *targets[i].w;
+    problems[i] = {&w, x, n, w.cols, targets[i].y, w.rows, xq};
+    chunks[i] = split_rows(w, n, 0, w.rows, pool.size());
+    total += chunks[i].count;
+  }
+  pool.run(total, [&](int64_t c, int) {
+    size_t i = 0;
+    while (c >= chunks[i].count) c -= chunks[i++].count;
+    run_chunk(problems[i], chunks[i], c, 0, problems[i].w->rows, path);
   });
 }
 

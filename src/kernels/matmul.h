@@ -1,6 +1,7 @@
 #pragma once
 // y = x · Wᵀ for a batch of activation rows: the engine's one linear-layer primitive.
 #include <cstdint>
+#include <span>
 
 #include "kernels/thread_pool.h"
 #include "kernels/weight_matrix.h"
@@ -16,5 +17,14 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride, 
 inline void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPool& pool) {
   matmul(w, x, n, w.cols, y, w.rows, pool);
 }
+
+// y_i = x · W_iᵀ for several matrices that read the same input (q/k/v, gate/up): x is quantized
+// once and all their rows share one parallel region (one fork-join instead of one per matrix).
+// Each y_i is [n, W_i.rows] (row stride W_i.rows); results are those of separate matmul() calls.
+struct MatmulTarget {
+  const WeightMatrix* w;
+  float* y;
+};
+void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, int64_t n, ThreadPool& pool);
 
 }  // namespace gemma4

@@ -291,14 +291,17 @@ void attention_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_
   s.h.resize(rows * H);
   rms_norm_rows(s.x.data(), lw.input_norm, rows, H, eps, s.h.data(), pool);
   s.q.resize(rows * nh * hd);
-  matmul(lw.q_proj, s.h.data(), rows, s.q.data(), pool);
-  norm_and_rope_heads(s.q.data(), rows, nh, spec, lw.q_norm, eps, true, s, pool);
-  if (!spec.kv_shared) {
+  if (spec.kv_shared) {
+    matmul(lw.q_proj, s.h.data(), rows, s.q.data(), pool);
+  } else {
     s.k.resize(rows * kvh * hd);
     s.v.resize(rows * kvh * hd);
-    matmul(lw.k_proj, s.h.data(), rows, s.k.data(), pool);
-    if (spec.has_v_proj) matmul(lw.v_proj, s.h.data(), rows, s.v.data(), pool);
-    else std::copy(s.k.begin(), s.k.end(), s.v.begin());  // V is the raw K projection
+    const MatmulTarget qkv[] = {{&lw.q_proj, s.q.data()}, {&lw.k_proj, s.k.data()}, {&lw.v_proj, s.v.data()}};
+    matmul_shared_input(std::span(qkv, spec.has_v_proj ? 3 : 2), s.h.data(), rows, pool);
+    if (!spec.has_v_proj) std::copy(s.k.begin(), s.k.end(), s.v.begin());  // V is the raw K projection
+  }
+  norm_and_rope_heads(s.q.data(), rows, nh, spec, lw.q_norm, eps, true, s, pool);
+  if (!spec.kv_shared) {
     norm_and_rope_heads(s.k.data(), rows, kvh, spec, lw.k_norm, eps, true, s, pool);
     norm_and_rope_heads(s.v.data(), rows, kvh, spec, {}, eps, false, s, pool);
     store_kv(layer, spec, s, rows);
@@ -321,8 +324,8 @@ void mlp_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows
   rms_norm_rows(s.x.data(), lw.pre_feedforward_norm, rows, H, eps, s.h.data(), pool);
   s.gate.resize(rows * F);
   s.up.resize(rows * F);
-  matmul(lw.gate_proj, s.h.data(), rows, s.gate.data(), pool);
-  matmul(lw.up_proj, s.h.data(), rows, s.up.data(), pool);
+  const MatmulTarget gate_up[] = {{&lw.gate_proj, s.gate.data()}, {&lw.up_proj, s.up.data()}};
+  matmul_shared_input(gate_up, s.h.data(), rows, pool);
   pool.parallel_for(rows * F, 4096, [&](int64_t b, int64_t e, int) {
     gelu_tanh_mul(s.gate.data() + b, s.up.data() + b, e - b, s.gate.data() + b);
   });
