@@ -143,6 +143,7 @@ inline void apply_scales(const PanelTask& task, int64_t t, int64_t b, int h, con
 
 // Q8_0: the stored q + 128 becomes the signed q again; maddubs takes |q| and the activation with
 // q's sign (|q|·a·sign(q) = q·a, pair sums ≤ 2·127·127 do not saturate), madd widens to int32.
+// Both halves of a group are done together, so each activation broadcast serves 16 rows.
 template <int T>
 struct Q8Tile {
   static void run(const PanelTask& task, int64_t t, bool prefetch) {
@@ -156,26 +157,32 @@ struct Q8Tile {
       const uint8_t* q = task.quants + b * 512;
       if (prefetch)
         for (int line = 0; line < 512; line += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + line), _MM_HINT_T0);
-      for (int h = 0; h < 2; ++h) {
-        __m256i sums[T];
-        for (int j = 0; j < T; ++j) sums[j] = _mm256_setzero_si256();
-        for (int k = 0; k < 8; ++k) {
-          const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)), flip);
-          const __m256i magnitude = _mm256_sign_epi8(w, w);
-          for (int j = 0; j < T; ++j) {
-            const __m256i a = _mm256_sign_epi8(broadcast4(xq.row_quants(t + j) + b * 32 + 4 * k), w);
-            sums[j] = _mm256_add_epi32(sums[j], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, a), ones));
+      __m256i sums[2][T];
+      for (int h = 0; h < 2; ++h)
+        for (int j = 0; j < T; ++j) sums[h][j] = _mm256_setzero_si256();
+      for (int k = 0; k < 8; ++k) {
+        __m256i w[2], magnitude[2];
+        for (int h = 0; h < 2; ++h) {
+          w[h] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)), flip);
+          magnitude[h] = _mm256_sign_epi8(w[h], w[h]);
+        }
+        for (int j = 0; j < T; ++j) {
+          const __m256i a = broadcast4(xq.row_quants(t + j) + b * 32 + 4 * k);
+          for (int h = 0; h < 2; ++h) {
+            const __m256i products = _mm256_maddubs_epi16(magnitude[h], _mm256_sign_epi8(a, w[h]));
+            sums[h][j] = _mm256_add_epi32(sums[h][j], _mm256_madd_epi16(products, ones));
           }
         }
-        apply_scales<T>(task, t, b, h, sums, acc[h]);
       }
+      for (int h = 0; h < 2; ++h) apply_scales<T>(task, t, b, h, sums[h], acc[h]);
     }
     for (int j = 0; j < T; ++j) store_results(task, t + j, acc[0][j], acc[1][j]);
   }
 };
 
 // Q4_0: nibbles × activations summed in int16 over the whole block (8 pair sums of ≤ 2·15·127
-// stay below 32768), widened once, then the block's −8·Σa added.
+// stay below 32768), widened once, then the block's −8·Σa added. Both halves of a group are done
+// together, so each activation broadcast serves 16 rows.
 template <int T>
 struct Q4Tile {
   static void run(const PanelTask& task, int64_t t, bool prefetch) {
@@ -189,22 +196,29 @@ struct Q4Tile {
       const uint8_t* q = task.quants + b * 256;
       if (prefetch)
         for (int line = 0; line < 256; line += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + line), _MM_HINT_T0);
-      for (int h = 0; h < 2; ++h) {
-        __m256i sums[T];
-        for (int j = 0; j < T; ++j) sums[j] = _mm256_setzero_si256();
-        for (int k = 0; k < 4; ++k) {
+      __m256i sums[2][T];
+      for (int h = 0; h < 2; ++h)
+        for (int j = 0; j < T; ++j) sums[h][j] = _mm256_setzero_si256();
+      for (int k = 0; k < 4; ++k) {
+        __m256i lo[2], hi[2];
+        for (int h = 0; h < 2; ++h) {
           const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h));
-          const __m256i lo = _mm256_and_si256(bytes, low_nibbles);
-          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_nibbles);
-          for (int j = 0; j < T; ++j) {
-            const int8_t* a = xq.row_quants(t + j) + b * 32 + 4 * k;
-            sums[j] = _mm256_add_epi16(sums[j], _mm256_maddubs_epi16(lo, broadcast4(a)));
-            sums[j] = _mm256_add_epi16(sums[j], _mm256_maddubs_epi16(hi, broadcast4(a + 16)));
+          lo[h] = _mm256_and_si256(bytes, low_nibbles);
+          hi[h] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_nibbles);
+        }
+        for (int j = 0; j < T; ++j) {
+          const int8_t* a = xq.row_quants(t + j) + b * 32 + 4 * k;
+          const __m256i a_lo = broadcast4(a), a_hi = broadcast4(a + 16);
+          for (int h = 0; h < 2; ++h) {
+            sums[h][j] = _mm256_add_epi16(sums[h][j], _mm256_maddubs_epi16(lo[h], a_lo));
+            sums[h][j] = _mm256_add_epi16(sums[h][j], _mm256_maddubs_epi16(hi[h], a_hi));
           }
         }
+      }
+      for (int h = 0; h < 2; ++h) {
         for (int j = 0; j < T; ++j)
-          sums[j] = _mm256_add_epi32(_mm256_madd_epi16(sums[j], ones), _mm256_set1_epi32(xq.row_block_bias(t + j)[b]));
-        apply_scales<T>(task, t, b, h, sums, acc[h]);
+          sums[h][j] = _mm256_add_epi32(_mm256_madd_epi16(sums[h][j], ones), _mm256_set1_epi32(xq.row_block_bias(t + j)[b]));
+        apply_scales<T>(task, t, b, h, sums[h], acc[h]);
       }
     }
     for (int j = 0; j < T; ++j) store_results(task, t + j, acc[0][j], acc[1][j]);
