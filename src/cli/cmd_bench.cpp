@@ -83,7 +83,7 @@ void add_bench_command(CLI::App& app) {
     std::string model, dtype = "q8_0", kv_type = "f16", json;
     bool no_weight_cache = false;
     int threads = 0, reps = 3;
-    int64_t prompt = 128, gen = 64;
+    int64_t prompt = 128, gen = 64, chunk = 512;
     bool no_skip = false;
   };
   auto a = std::make_shared<Args>();
@@ -96,6 +96,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--prompt,-p", a->prompt, "Prompt tokens to prefill")->check(integer_in(1, 1 << 24))->capture_default_str();
   cmd->add_option("--gen,-g", a->gen, "Tokens to generate (decode speed covers gen - 1 steps)")
       ->check(integer_in(1, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--chunk", a->chunk, "Prefill chunk: tokens per forward pass")
+      ->check(integer_in(1, 1 << 16))
       ->capture_default_str();
   cmd->add_option("--reps,-r", a->reps, "Repetitions (medians are reported)")->check(integer_in(1, 1000))->capture_default_str();
   cmd->add_option("--json", a->json, "Also write the results as JSON to this file");
@@ -117,6 +120,7 @@ void add_bench_command(CLI::App& app) {
       so.kv_type = a->kv_type;
       so.skip_shared_layers = !a->no_skip;
       so.time_phases = true;
+      so.max_chunk = a->chunk;
       Session session(model, so);
       std::vector<float> logits;
       auto p0 = clock::now();
@@ -146,6 +150,7 @@ void add_bench_command(CLI::App& app) {
                         {"threads", model->threads()},
                         {"prompt", a->prompt},
                         {"gen", a->gen},
+                        {"chunk", a->chunk},
                         {"reps", a->reps},
                         {"skip_shared_layers", !a->no_skip},
                         {"load_s", median(load_s)},
