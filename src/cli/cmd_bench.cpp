@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/model_source.h"
 #include "cli/flag_checks.h"
+#include "gemma4/engine.h"
 #include "gemma4/error.h"
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
@@ -83,7 +84,7 @@ void add_bench_command(CLI::App& app) {
     std::string model, dtype = "q8_0", kv_type = "f16", json;
     bool no_weight_cache = false;
     int threads = 0, reps = 3;
-    int64_t prompt = 128, gen = 64, chunk = 512;
+    int64_t prompt = 128, gen = 64, chunk = EngineOptions{}.step_tokens;
     bool no_skip = false;
   };
   auto a = std::make_shared<Args>();

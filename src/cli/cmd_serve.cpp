@@ -155,6 +155,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--kv-budget", a->engine.kv_budget_bytes, "KV pool size in bytes (0: --parallel full contexts)")
       ->check(integer_in(0, int64_t{1} << 50));
   add_draft_flag(*cmd, a->engine.draft_tokens);
+  add_step_tokens_flag(*cmd, a->engine.step_tokens);
   cmd->add_option("--model-alias", a->server.model_alias, "Model id reported to and accepted from clients");
   cmd->add_option("--max-body", a->server.max_body_bytes, "Largest request body in bytes (bigger: 413)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 32))

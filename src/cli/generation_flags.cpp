@@ -50,6 +50,14 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   f.seed_opt = cmd.add_option("--seed,-s", f.seed, "Random seed (default: random)");
   cmd.add_option("--stop", f.stop, "Stop string (repeatable); not included in the output");
   add_draft_flag(cmd, f.draft);
+  add_step_tokens_flag(cmd, f.step_tokens);
+}
+
+void add_step_tokens_flag(CLI::App& cmd, int64_t& step_tokens) {
+  cmd.add_option("--step-tokens", step_tokens,
+                 "Tokens per engine step: decode rows first, then prompt chunks (EngineOptions::step_tokens)")
+      ->check(integer_in(1, 65536))
+      ->capture_default_str();
 }
 
 void add_draft_flag(CLI::App& cmd, int& draft) {
@@ -71,6 +79,7 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
   eo.max_queue = max_queue;
   eo.weight_cache = !f.no_weight_cache;
   eo.draft_tokens = f.draft;
+  eo.step_tokens = f.step_tokens;
   int last_percent = -1;
   eo.progress = [&](double fraction) {
     int percent = static_cast<int>(fraction * 100);

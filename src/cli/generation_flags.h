@@ -31,6 +31,7 @@ struct GenerationFlags {
   float repeat_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
   int repeat_last_n = 0;
   int draft = 0;  // EngineOptions::draft_tokens
+  int64_t step_tokens = EngineOptions{}.step_tokens;
   uint64_t seed = 0;
   std::vector<std::string> stop;
   std::vector<std::string> logit_bias;  // "TOKEN=BIAS"
@@ -45,6 +46,8 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& flags);
 // --draft N: speculative decoding by prompt lookup (EngineOptions::draft_tokens), 0..kMaxDraftTokens.
 // Shared with `serve`, whose engine options are its own.
 void add_draft_flag(CLI::App& cmd, int& draft);
+// --step-tokens N: EngineOptions::step_tokens.
+void add_step_tokens_flag(CLI::App& cmd, int64_t& step_tokens);
 
 // The serving engine on the --model folder, opened with progress on stderr (`parallel`
 // requests at once, up to `max_queue` more waiting).
