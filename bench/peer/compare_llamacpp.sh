@@ -4,6 +4,10 @@
 #
 #   bash bench/peer/compare_llamacpp.sh MODELS_DIR [THREADS] [REPS]
 #
+# PROMPTS (default "512 2048 4096") sets the prompt lengths; prompts of 4096 tokens or more run
+# once with G = 8 (their row is about time to first token). QUANTS (default "q4_0 q8_0").
+# GEMMA4_KERNELS=avx2 in the environment measures gemma4's AVX2 path (llama.cpp picks its own).
+#
 # MODELS_DIR receives e2b/ (gemma4 synth), e2b-q4_0.gguf and e2b-q8_0.gguf (hf_to_gguf.py) when
 # missing. Needs build/gemma4, node + npm, and python3-numpy for the conversion.
 set -euo pipefail
@@ -26,21 +30,23 @@ for q in q4_0 q8_0; do
 done
 
 rss_of() { grep "Maximum resident" "$1" | awk '{printf "%.0f", $6 * 1024}'; }
-echo "| engine | weights | P | prefill tok/s | decode tok/s | peak RSS GiB |"
-echo "|---|---|---|---|---|---|"
-for q in q4_0 q8_0; do
-  for p in 128 512; do
+echo "| engine | weights | P | prefill tok/s | TTFT s | decode tok/s | peak RSS GiB |"
+echo "|---|---|---|---|---|---|---|"
+for q in ${QUANTS:-q4_0 q8_0}; do
+  for p in ${PROMPTS:-512 2048 4096}; do
+    if [ "$p" -ge 4096 ]; then r=1 g=8; else r=$reps g=64; fi
     /usr/bin/time -v node "$peer/bench.mjs" --model "$models/e2b-$q.gguf" --threads "$threads" --prompt "$p" \
-      --gen 64 --reps "$reps" --json "$out/llama-$q-$p.json" >/dev/null 2>"$out/llama-$q-$p.time"
-    ./build/gemma4 bench --model "$models/e2b" --dtype "$q" --threads "$threads" --prompt "$p" --gen 64 \
-      --reps "$reps" --json "$out/gemma4-$q-$p.json" >/dev/null 2>&1
+      --gen "$g" --reps "$r" --json "$out/llama-$q-$p.json" >/dev/null 2>"$out/llama-$q-$p.time"
+    ./build/gemma4 bench --model "$models/e2b" --dtype "$q" --threads "$threads" --prompt "$p" --gen "$g" \
+      --reps "$r" --json "$out/gemma4-$q-$p.json" >/dev/null 2>&1
     python3 - "$out" "$q" "$p" "$(rss_of "$out/llama-$q-$p.time")" <<'PY'
 import json, sys
 out, q, p, llama_rss = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 l = json.load(open(f"{out}/llama-{q}-{p}.json"))
 g = json.load(open(f"{out}/gemma4-{q}-{p}.json"))
-print(f"| llama.cpp v0.5.0 | {q} | {p} | {l['prefill_tok_s']:.1f} | {l['decode_tok_s']:.2f} | {llama_rss / 2**30:.2f} |")
-print(f"| gemma4 | {q} | {p} | {g['prefill_tok_s']:.1f} ({g['prefill_tok_s'] / l['prefill_tok_s']:.2f}x) "
+lt, gt = int(p) / l['prefill_tok_s'], int(p) / g['prefill_tok_s']
+print(f"| llama.cpp v0.5.0 | {q} | {p} | {l['prefill_tok_s']:.1f} | {lt:.1f} | {l['decode_tok_s']:.2f} | {llama_rss / 2**30:.2f} |")
+print(f"| gemma4 | {q} | {p} | {g['prefill_tok_s']:.1f} ({g['prefill_tok_s'] / l['prefill_tok_s']:.2f}x) | {gt:.1f} "
       f"| {g['decode_tok_s']:.2f} ({g['decode_tok_s'] / l['decode_tok_s']:.2f}x) "
       f"| {g['peak_rss_bytes'] / 2**30:.2f} ({g['peak_rss_bytes'] / llama_rss:.2f}x) |")
 PY
