@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -83,20 +82,6 @@ QuantizedActivations& activation_scratch() {
 }
 
 }  // namespace
-
-void* matmul_scratch(size_t bytes) {
-  struct Buffer {
-    std::unique_ptr<std::byte[]> data;
-    size_t size = 0;
-  };
-  thread_local Buffer buffer;
-  if (buffer.size < bytes) {
-    buffer.data = std::make_unique<std::byte[]>(bytes + 64);
-    buffer.size = bytes;
-  }
-  const auto address = reinterpret_cast<uintptr_t>(buffer.data.get());
-  return buffer.data.get() + ((64 - address % 64) % 64);
-}
 
 void matmul_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1) {
   if (is_quantized(p.w->type)) {

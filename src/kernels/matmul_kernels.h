@@ -29,10 +29,6 @@ void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1);
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,
                                int32_t bias_offset, QuantizedActivations& out);
 
-// A per-thread scratch buffer of at least `bytes` bytes, 64-byte aligned, reused across calls (lives
-// in matmul.cpp so no allocation code is compiled for AVX2 targets).
-void* matmul_scratch(size_t bytes);
-
 // Rows per tile of the float AVX2 kernels: row ranges handed to threads are multiples of this
 // (quantized matrices are split on their 16-row panels instead).
 constexpr int64_t kMatmulRowTile = 4;

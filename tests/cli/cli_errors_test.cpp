@@ -74,6 +74,13 @@ TEST(CliErrors, OtherSamplingFlags) {
   expect_one_error_line(run_tiny("--threads abc"), "(got 'abc')");
 }
 
+TEST(CliErrors, StepTokensAndChunkOutOfRange) {
+  expect_one_error_line(run_tiny("--step-tokens 0"), "--step-tokens: must be an integer in [1, 65536] (got '0')");
+  expect_one_error_line(run_cli("serve -m " + tiny() + " --step-tokens 70000"),
+                        "--step-tokens: must be an integer in [1, 65536] (got '70000')");
+  expect_one_error_line(run_cli("bench --model " + tiny() + " --chunk 0"), "--chunk: must be an integer in [1, 65536] (got '0')");
+}
+
 TEST(CliErrors, DraftTokensOutOfRange) {
   expect_one_error_line(run_tiny("--draft -1"), "--draft: must be an integer in [0, 16] (got '-1')");
   expect_one_error_line(run_tiny("--draft 17"), "--draft: must be an integer in [0, 16] (got '17')");

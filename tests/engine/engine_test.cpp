@@ -8,22 +8,14 @@
 
 #include "gemma4/engine.h"
 #include "test_util.h"
+#include "tiny_engine_options.h"
 
 namespace gemma4 {
 namespace {
 
 namespace fs = std::filesystem;
 
-EngineOptions tiny_options(int parallel = 4) {
-  EngineOptions o;
-  o.dtype = "f32";
-  o.kv_type = "f32";
-  o.threads = 2;
-  o.max_context = 256;
-  o.parallel = parallel;
-  o.step_tokens = 64;
-  return o;
-}
+EngineOptions tiny_options(int parallel = 4) { return testing::tiny_engine_options(parallel); }
 
 std::vector<int32_t> prompt_of(int length, int salt) {
   std::vector<int32_t> p = {2};

@@ -15,6 +15,7 @@
 #include "engine/engine_impl.h"
 #include "gemma4/engine.h"
 #include "test_util.h"
+#include "tiny_engine_options.h"
 
 namespace gemma4 {
 namespace {
@@ -22,13 +23,7 @@ namespace {
 using Tokens = std::vector<int32_t>;
 
 EngineOptions tiny_options(int parallel, int draft) {
-  EngineOptions o;
-  o.dtype = "f32";
-  o.kv_type = "f32";
-  o.threads = 2;
-  o.max_context = 256;
-  o.parallel = parallel;
-  o.step_tokens = 64;
+  EngineOptions o = testing::tiny_engine_options(parallel);
   o.draft_tokens = draft;
   return o;
 }
