@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/error.h"
+#include "io/streaming_mapping.h"
 #include "model/weight_cache_key.h"
 
 namespace gemma4 {
@@ -28,6 +29,8 @@ namespace {
 constexpr char kMagic[8] = {'G', '4', 'W', 'C', 'A', 'C', 'H', 'E'};
 constexpr uint32_t kFormatVersion = 2;  // 2: the index after the matrices
 constexpr uint64_t kAlign = 4096;
+// Below this a file's TLB misses do not matter (the test models): no page-cache games.
+constexpr uint64_t kHugeWorthBytes = uint64_t{64} << 20;
 
 }  // namespace
 
@@ -100,13 +103,16 @@ void WeightCache::reject(State state, std::string reason) {
 void WeightCache::open_existing() {
   int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return reject(State::Missing, errno == ENOENT ? "no cache file yet" : std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
   struct stat st {};
   const bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
-  void* addr = ok ? ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-  ::close(fd);
-  if (addr == MAP_FAILED) return reject(State::Invalid, "cannot map the file");
+  const uint8_t* addr = ok ? io::map_for_streaming(fd, static_cast<size_t>(st.st_size)) : nullptr;
+  if (!addr) return reject(State::Invalid, "cannot map the file");
   mapping_ = std::make_shared<Mapping>();
-  mapping_->data = static_cast<const uint8_t*>(addr);
+  mapping_->data = addr;
   mapping_->size = static_cast<size_t>(st.st_size);
 
   const size_t size = mapping_->size;
@@ -141,10 +147,32 @@ void WeightCache::open_existing() {
   } catch (const nlohmann::json::exception&) {
     return reject(State::Invalid, "malformed index entry");
   }
-  // Sequential read-ahead of the whole file, in the background.
-  ::madvise(const_cast<uint8_t*>(mapping_->data), size, MADV_WILLNEED);
+  if (!bring_in(fd)) return reject(State::Invalid, "cannot map the file");
   state_ = State::Hit;
   reason_.clear();
+}
+
+// Faults the file in now, in 2 MiB pages where the kernel can (io/streaming_mapping.h). A file that
+// the page cache holds in small folios (read by an older engine, or copied) is dropped from the
+// cache once and read again; if that does not help either (no large folios on this filesystem,
+// or THP off), a marker file next to it stops later loads from trying again.
+bool WeightCache::bring_in(int fd) {
+  io::populate_mapping(mapping_->data, mapping_->size);
+  if (mapping_->size < kHugeWorthBytes) return true;
+  // Plain read-ahead leaves a fifth or more in small folios; a fault-driven read gets them all.
+  const int64_t enough = static_cast<int64_t>(mapping_->size / 10 * 9);
+  const int64_t huge = io::huge_mapped_bytes(mapping_->data);
+  if (huge < 0 || huge >= enough) return true;
+  const fs::path marker = file_.string() + ".small-pages";
+  std::error_code ec;
+  if (fs::exists(marker, ec)) return true;
+  ::munmap(const_cast<uint8_t*>(mapping_->data), mapping_->size);
+  io::drop_from_page_cache(fd);
+  mapping_->data = io::map_for_streaming(fd, mapping_->size);
+  if (!mapping_->data) return false;
+  io::populate_mapping(mapping_->data, mapping_->size);
+  if (io::huge_mapped_bytes(mapping_->data) < enough) std::ofstream{marker};
+  return true;
 }
 
 std::optional<WeightMatrix> WeightCache::find(const std::string& name, WeightType type, int64_t rows,
@@ -206,6 +234,14 @@ bool WeightCache::save() {
     fs::remove(tmp, ec);
     reason_ = "cannot write " + file_.string() + ": " + ec.message();
     return false;
+  }
+  if (h.file_bytes >= kHugeWorthBytes) {
+    // Written through small page-cache folios: drop them, so the next load reads it into huge ones.
+    const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      io::drop_from_page_cache(fd);
+      ::close(fd);
+    }
   }
   return true;
 }

@@ -56,6 +56,7 @@ class WeightCache final : public ConvertedWeightStore {
                   const std::vector<uint64_t>& offsets) const;
 
   void open_existing();
+  bool bring_in(int fd);
   void reject(State state, std::string reason);
 
   std::string key_;
