@@ -1,5 +1,7 @@
 // gemma4 bench: load, prefill and decode speed of a model on this machine.
 // A contract: the JSON names (load_s, prefill_tok_s, decode_tok_s, ttft_ms, peak_rss_bytes) stay.
+// read_probe_gb_s / decode_roofline_fraction: decode's weight stream against a plain read of
+// memory by the same threads, measured after each repetition (include/gemma4/read_probe.h).
 // decode_ms / verify5_ms / verify5_ratio: one decode step against a speculative verification step
 // of 5 rows with logits for all 5 (what `--draft 4` costs per step when it guesses).
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "gemma4/engine.h"
 #include "gemma4/error.h"
 #include "gemma4/model.h"
+#include "gemma4/read_probe.h"
 #include "gemma4/sampling.h"
 
 namespace gemma4::cli {
@@ -106,7 +109,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--no-skip", a->no_skip, "Run KV-shared layers for every prompt token (for comparison)");
   cmd->callback([a] {
     using clock = std::chrono::steady_clock;
-    std::vector<double> load_s, prefill, decode, ttft, decode_ms, verify_ms;
+    std::vector<double> load_s, prefill, decode, ttft, decode_ms, verify_ms, read_gb_s;
+    size_t peak_rss = 0;  // before the read probe's buffer adds to it
     PhaseTimes decode_phases;  // of the last repetition
     const std::filesystem::path dir = model_folder(a->model);
     std::shared_ptr<Model> model;
@@ -142,8 +146,12 @@ void add_bench_command(CLI::App& app) {
       decode_phases.seconds.emplace_back("outside the forward pass (argmax, session)",
                                          decode_s - total_seconds(decode_phases));
       time_verification(session, token, decode_ms, verify_ms);
-      std::fprintf(stderr, "rep %d: load %.2f s, prefill %.1f tok/s, decode %.2f tok/s\n", rep + 1, load_s.back(),
-                   prefill.back(), decode.back());
+      // Every repetition does the same work, so the first one's peak stands for all (afterwards the
+      // probe's buffer would mask it: the peak only grows).
+      if (rep == 0) peak_rss = peak_rss_bytes();
+      read_gb_s.push_back(measure_read_bandwidth(model->threads()));
+      std::fprintf(stderr, "rep %d: load %.2f s, prefill %.1f tok/s, decode %.2f tok/s, read probe %.1f GB/s\n",
+                   rep + 1, load_s.back(), prefill.back(), decode.back(), read_gb_s.back());
     }
     nlohmann::json j = {{"model", a->model},
                         {"dtype", a->dtype},
@@ -161,10 +169,13 @@ void add_bench_command(CLI::App& app) {
                         {"decode_ms", median(decode_ms)},
                         {"verify5_ms", median(verify_ms)},
                         {"verify5_ratio", median(verify_ms) / median(decode_ms)},
-                        {"peak_rss_bytes", peak_rss_bytes()},
+                        {"peak_rss_bytes", peak_rss},
                         {"weight_bytes", model->weight_bytes()},
                         // Every converted matrix is read once per decoded token (the LM head included).
-                        {"decode_weight_gb_s", model->weight_bytes() * median(decode) / 1e9}};
+                        {"decode_weight_gb_s", model->weight_bytes() * median(decode) / 1e9},
+                        // The same threads streaming a 512 MiB buffer right after each repetition.
+                        {"read_probe_gb_s", median(read_gb_s)},
+                        {"decode_roofline_fraction", model->weight_bytes() * median(decode) / 1e9 / median(read_gb_s)}};
     const double steps = static_cast<double>(std::max<int64_t>(1, a->gen - 1));
     for (const auto& [phase, seconds] : decode_phases.seconds) j["decode_phase_ms"][phase] = seconds * 1000.0 / steps;
     std::printf("| model | dtype | threads | P | G | load s | prefill tok/s | decode tok/s | TTFT ms | peak RSS GiB |\n");
@@ -172,12 +183,13 @@ void add_bench_command(CLI::App& app) {
     std::printf("| %s | %s | %d | %lld | %lld | %.2f | %.1f | %.2f | %.0f | %.2f |\n", a->model.c_str(),
                 a->dtype.c_str(), model->threads(), static_cast<long long>(a->prompt),
                 static_cast<long long>(a->gen), median(load_s), median(prefill), median(decode), median(ttft),
-                peak_rss_bytes() / 1073741824.0);
+                peak_rss / 1073741824.0);
     std::printf("verification step of %lld rows (logits for all): %.2f ms, decode step: %.2f ms, ratio %.2f\n",
                 static_cast<long long>(kVerifyRows), median(verify_ms), median(decode_ms),
                 median(verify_ms) / median(decode_ms));
-    std::printf("decode streams %.2f GB of weights per token: %.1f GB/s\n", model->weight_bytes() / 1e9,
-                model->weight_bytes() * median(decode) / 1e9);
+    std::printf("decode streams %.2f GB of weights per token: %.1f GB/s, %.0f %% of the read probe (%.1f GB/s)\n",
+                model->weight_bytes() / 1e9, model->weight_bytes() * median(decode) / 1e9,
+                100.0 * model->weight_bytes() * median(decode) / 1e9 / median(read_gb_s), median(read_gb_s));
     std::printf("one decoded token by phase (last repetition, ms):\n");
     for (const auto& [phase, seconds] : decode_phases.seconds)
       std::printf("  %-45s %8.2f\n", phase.c_str(), seconds * 1000.0 / steps);
