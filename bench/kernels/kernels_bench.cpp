@@ -8,6 +8,7 @@
 //   GEMMA4_KERNELS=scalar build/bench/kernels_bench ...   (portable path)
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -53,7 +54,8 @@ WeightMatrix bench_matrix(WeightType type, int64_t rows, int64_t cols) {
   const auto src = random_floats(distinct * cols, 42, 0.02f);
   WeightMatrix seed = make_weight_matrix(SourceType::F32, src.data(), distinct, cols, type, true);
   const size_t rb = row_bytes(type, cols);
-  auto buffer = std::shared_ptr<uint8_t[]>(new uint8_t[rb * rows]);
+  // In 2 MiB pages, as the engine holds its weights (weight cache, io/streaming_mapping.h).
+  std::shared_ptr<uint8_t> buffer = allocate_weight_buffer(rb * rows);
   for (int64_t r = 0; r < rows; r += distinct) {
     const int64_t count = std::min(distinct, rows - r);
     std::memcpy(buffer.get() + rb * r, seed.data, rb * count);
@@ -82,6 +84,62 @@ void BM_Matmul(benchmark::State& state, WeightType type, int64_t rows, int64_t c
                                                  benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GMAC/s"] = benchmark::Counter(1.0 * rows * cols * n / 1e9,
                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The MLP weights of all 35 E2B layers (gate|up then down; F = 6144 for layers 0..14, 12288 after),
+// streamed for one token the way a decode step streams them: many mid-sized matrices in a row from
+// memory, not one matrix that stays in cache. Its GB/s against MemoryRead is the decode roofline
+// question without the rest of the model.
+void BM_DecodeMlpStack(benchmark::State& state, WeightType type, int threads) {
+  constexpr int kLayers = 35;
+  const int64_t H = 1536;
+  struct Layer {
+    WeightMatrix gate, up, down;
+  };
+  static std::map<WeightType, std::vector<Layer>> stacks;
+  auto& layers = stacks[type];
+  if (layers.empty()) {
+    for (int l = 0; l < kLayers; ++l) {
+      const int64_t F = l < 15 ? 6144 : 12288;
+      layers.push_back({bench_matrix(type, F, H), bench_matrix(type, F, H), bench_matrix(type, H, F)});
+    }
+  }
+  auto x = random_floats(H, 7);
+  std::vector<float> gate(12288), up(12288), y(H);
+  ThreadPool& pool = pool_with(threads);
+  double bytes = 0;
+  for (const Layer& l : layers) bytes += l.gate.byte_size() + l.up.byte_size() + l.down.byte_size();
+  double gate_up_bytes = 0, down_bytes = 0;
+  for (const Layer& l : layers) {
+    gate_up_bytes += l.gate.byte_size() + l.up.byte_size();
+    down_bytes += l.down.byte_size();
+  }
+  using Clock = std::chrono::steady_clock;
+  Clock::duration gate_up_time{}, gelu_time{}, down_time{};
+  for (auto _ : state) {
+    for (const Layer& l : layers) {
+      const MatmulTarget targets[] = {{&l.gate, gate.data()}, {&l.up, up.data()}};
+      const auto t0 = Clock::now();
+      matmul_shared_input(targets, x.data(), 1, pool);
+      const auto t1 = Clock::now();
+      gelu_tanh_mul(gate.data(), up.data(), l.gate.rows, gate.data());
+      const auto t2 = Clock::now();
+      matmul(l.down, gate.data(), 1, y.data(), pool);
+      const auto t3 = Clock::now();
+      gate_up_time += t1 - t0;
+      gelu_time += t2 - t1;
+      down_time += t3 - t2;
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  // Per part: the matmuls' own streaming rate, and the serial GELU between them.
+  const double iterations = static_cast<double>(state.iterations());
+  const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  state.counters["gate_up_GB/s"] = gate_up_bytes * iterations / 1e9 / seconds(gate_up_time);
+  state.counters["down_GB/s"] = down_bytes * iterations / 1e9 / seconds(down_time);
+  state.counters["gelu_ms"] = 1e3 * seconds(gelu_time) / iterations;
 }
 
 // ---- int8 multiply-add peak: register-only loops, 12 independent accumulators per thread ----
@@ -167,12 +225,14 @@ void BM_Int8Peak(benchmark::State& state, int kind, int threads) {
 
 // Streams a 1 GiB buffer with the same pool and chunking as a GEMV: the bandwidth ceiling.
 void BM_MemoryRead(benchmark::State& state, int threads) {
-  static std::vector<float> buffer;
   const int64_t count = (int64_t{1} << 30) / sizeof(float);
-  if (buffer.empty()) {
-    buffer.resize(count);
-    for (int64_t i = 0; i < count; i += 1024) buffer[i] = static_cast<float>(i & 7);
-  }
+  // In 2 MiB pages like the weights, so the ceiling is not lowered by TLB misses.
+  static const std::shared_ptr<uint8_t> storage = [&] {
+    auto p = allocate_weight_buffer(count * sizeof(float));
+    std::memset(p.get(), 0, count * sizeof(float));
+    return p;
+  }();
+  const float* buffer = reinterpret_cast<const float*>(storage.get());
   ThreadPool& pool = pool_with(threads);
   std::vector<double> partial(threads);
   for (auto _ : state) {
@@ -307,6 +367,10 @@ void register_all() {
       }
     }
     for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0}) {
+      benchmark::RegisterBenchmark(("DecodeMlpStack/" + std::string(weight_type_name(type)) + t).c_str(),
+                                   BM_DecodeMlpStack, type, threads)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("Quantize/" + std::string(weight_type_name(type)) + "/6144x1536" + t).c_str(),
                                    BM_Quantize, type, threads)
           ->UseRealTime()

@@ -35,7 +35,8 @@ namespace {
 #ifndef GEMMA4_PANEL_PREFETCH
 #define GEMMA4_PANEL_PREFETCH 8192
 #endif
-// Distance ahead in the panel's weight stream, asked for once per cache line on the first pass.
+// Distance ahead in the panel's weight stream, asked for once per cache line on the first pass
+// (0: none, the hardware prefetchers alone).
 constexpr int64_t kPrefetchBytes = GEMMA4_PANEL_PREFETCH;
 #ifndef GEMMA4_VNNI_TOKENS
 #define GEMMA4_VNNI_TOKENS 10
@@ -50,8 +51,9 @@ inline __m512i broadcast4(const int8_t* a) {
 }
 
 inline void prefetch_block(const uint8_t* quants, int64_t bytes) {
-  for (int64_t line = 0; line < bytes; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(quants + kPrefetchBytes + line), _MM_HINT_T0);
+  if constexpr (kPrefetchBytes > 0)
+    for (int64_t line = 0; line < bytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(quants + kPrefetchBytes + line), _MM_HINT_T0);
 }
 
 // Independent vpdpbusd chains per token: with few tokens a single chain of eight would wait on the
