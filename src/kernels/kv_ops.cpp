@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/cpu_dispatch.h"
+#include "kernels/matmul_kernels.h"
 #include "kernels/numeric.h"
 #include "kernels/ops_kernels.h"
 
@@ -49,29 +50,38 @@ void kv_store(const float* src, int64_t n, KvType type, void* dst) {
   }
 }
 
+// The AVX2 path has an AVX-512 tier on the machines that run the VNNI matmuls (vnni_supported()
+// also honours GEMMA4_KERNELS=avx2).
 float kv_dot(const float* q, const void* k, KvType type, int64_t n) {
-  if (active_kernel_path() == KernelPath::Avx2) return kv_dot_avx2(q, k, type, n);
+  if (active_kernel_path() == KernelPath::Avx2)
+    return vnni_supported() ? kv_dot_avx512(q, k, type, n) : kv_dot_avx2(q, k, type, n);
   float acc = 0.0f;
   for (int64_t i = 0; i < n; ++i) acc += q[i] * load(k, type, i);
   return acc;
 }
 
 void kv_axpy(float a, const void* v, KvType type, int64_t n, float* acc) {
-  if (active_kernel_path() == KernelPath::Avx2) return kv_axpy_avx2(a, v, type, n, acc);
+  if (active_kernel_path() == KernelPath::Avx2)
+    return vnni_supported() ? kv_axpy_avx512(a, v, type, n, acc) : kv_axpy_avx2(a, v, type, n, acc);
   for (int64_t i = 0; i < n; ++i) acc[i] += a * load(v, type, i);
 }
 
 void kv_dot_heads(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type, int64_t n,
                   float* scores) {
-  if (active_kernel_path() == KernelPath::Avx2) return kv_dot_heads_avx2(q, heads, rows, len, type, n, scores);
+  if (active_kernel_path() == KernelPath::Avx2) {
+    if (vnni_supported()) return kv_dot_heads_avx512(q, heads, rows, len, type, n, scores);
+    return kv_dot_heads_avx2(q, heads, rows, len, type, n, scores);
+  }
   for (int64_t t = 0; t < len; ++t)
     for (int64_t h = 0; h < heads; ++h) scores[h * len + t] = kv_dot(q + h * n, rows[t], type, n);
 }
 
 void kv_axpy_heads(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
                    int64_t n, float* out, int64_t out_stride) {
-  if (active_kernel_path() == KernelPath::Avx2)
+  if (active_kernel_path() == KernelPath::Avx2) {
+    if (vnni_supported()) return kv_axpy_heads_avx512(weights, heads, rows, len, type, n, out, out_stride);
     return kv_axpy_heads_avx2(weights, heads, rows, len, type, n, out, out_stride);
+  }
   for (int64_t t = 0; t < len; ++t)
     for (int64_t h = 0; h < heads; ++h) kv_axpy(weights[h * len + t], rows[t], type, n, out + h * out_stride);
 }

@@ -28,4 +28,12 @@ void kv_dot_heads_avx2(const float* q, int64_t heads, const uint8_t* const* rows
 void kv_axpy_heads_avx2(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
                         int64_t n, float* out, int64_t out_stride);
 
+// AVX-512 forms (kv_ops_avx512.cpp), taken on the AVX2 path when vnni_supported().
+float kv_dot_avx512(const float* q, const void* k, KvType type, int64_t n);
+void kv_axpy_avx512(float a, const void* v, KvType type, int64_t n, float* acc);
+void kv_dot_heads_avx512(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                         int64_t n, float* scores);
+void kv_axpy_heads_avx512(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                          int64_t n, float* out, int64_t out_stride);
+
 }  // namespace gemma4

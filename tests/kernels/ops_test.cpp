@@ -10,6 +10,7 @@
 
 #include "kernel_test_util.h"
 #include "kernels/kv_ops.h"
+#include "kernels/matmul_kernels.h"
 #include "kernels/numeric.h"
 
 namespace gemma4 {
@@ -24,13 +25,22 @@ double gelu_reference(double v) {
   return 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
 }
 
-class OpsPathTest : public ::testing::TestWithParam<KernelPath> {
+// The kernel tiers: portable, AVX2, and the AVX2 path's AVX-512 forms (taken where the VNNI
+// matmuls run).
+enum class Tier { Portable, Avx2, Avx512 };
+
+class OpsPathTest : public ::testing::TestWithParam<Tier> {
  protected:
   void SetUp() override {
-    if (!kernel_path_supported(GetParam())) GTEST_SKIP() << "path not supported on this CPU";
-    scoped_ = std::make_unique<ScopedKernelPath>(GetParam());
+    const KernelPath path = GetParam() == Tier::Portable ? KernelPath::Portable : KernelPath::Avx2;
+    if (!kernel_path_supported(path)) GTEST_SKIP() << "path not supported on this CPU";
+    scoped_ = std::make_unique<ScopedKernelPath>(path);
+    vnni_before_ = set_vnni_enabled(GetParam() == Tier::Avx512);
+    if (GetParam() == Tier::Avx512 && !vnni_supported()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   }
+  void TearDown() override { set_vnni_enabled(vnni_before_); }
   std::unique_ptr<ScopedKernelPath> scoped_;
+  bool vnni_before_ = false;
 };
 
 TEST_P(OpsPathTest, GeluIsAccurateToOneMillionth) {
@@ -226,8 +236,16 @@ TEST_P(OpsPathTest, KvStoreSpecialValues) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, OpsPathTest, ::testing::Values(KernelPath::Portable, KernelPath::Avx2),
-                         [](const auto& info) { return std::string(kernel_path_name(info.param)); });
+std::string tier_name(const ::testing::TestParamInfo<Tier>& info) {
+  switch (info.param) {
+    case Tier::Portable: return "portable";
+    case Tier::Avx2: return "avx2";
+    case Tier::Avx512: return "avx512";
+  }
+  return "?";
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, OpsPathTest, ::testing::Values(Tier::Portable, Tier::Avx2, Tier::Avx512), tier_name);
 
 TEST(OpsAgreement, Avx2MatchesPortableClosely) {
   GEMMA4_REQUIRE_AVX2();
