@@ -194,89 +194,148 @@ void store_kv(int layer, const LayerSpec& spec, ForwardScratch& s, int64_t rows)
   }
 }
 
-// One task: the query heads of one KV head over positions [begin, end) of one row. Every K/V row
-// is read once for all the heads that share it. Writes, per head, the split's max score, its sum
-// of exponentials and its normalised output.
+// Keys [lo, hi) that row r attends to.
+struct VisibleRange {
+  int64_t lo, hi;
+};
+
+VisibleRange visible_range(const ModelConfig& c, const LayerSpec& spec, const ForwardScratch& s, int64_t r) {
+  const int64_t pos = s.row_pos[r];
+  const bool sliding = spec.type == AttentionType::Sliding;
+  return {sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0, pos + 1};
+}
+
+// One task: the query heads of one KV head, for the rows of one block, over keys [begin, end).
+// Every K/V row is read once for all of them. Writes, per (row, head) that sees any of these keys,
+// the softmax over its visible part (max, sum of exponentials, normalised output); the others'
+// weights are zero, so the shared weighted sum leaves their (unused) outputs at zero.
 void attention_task(const ModelConfig& c, const LayerSpec& spec, const ForwardScratch::AttentionTask& task,
-                    ForwardScratch& s, float* scores) {
+                    ForwardScratch& s, float* scores, float* queries) {
   const int64_t nh = c.num_heads, hd = spec.head_dim, kvh = spec.num_kv_heads, group = nh / kvh;
-  const int64_t len = task.end - task.begin;
+  const int64_t len = task.end - task.begin, heads = task.rows * group;
   const KvSequence& seq = *s.row_seq[task.row];
   const KvPool& kv = seq.pool();
   const int bs = kv.block_size();
   const int src = spec.kv_source_layer;
   const size_t head_offset = static_cast<size_t>(task.kv_head) * hd * kv_type_size(kv.type());
+  // The block's query heads for this KV head, [rows][group][hd]: in place when there is one KV head.
   const float* q = s.q.data() + (task.row * nh + task.kv_head * group) * hd;
+  if (kvh > 1) {
+    for (int64_t i = 0; i < task.rows; ++i)
+      std::memcpy(queries + i * group * hd, q + i * nh * hd, group * hd * sizeof(float));
+    q = queries;
+  }
   const uint8_t* rows[kAttentionSplit];
   for (int64_t t = task.begin; t < task.end; ++t)
     rows[t - task.begin] = kv.keys(src, seq.block(spec.type, t), static_cast<int>(t % bs)) + head_offset;
-  kv_dot_heads(q, group, rows, len, kv.type(), hd, scores);
+  kv_dot_heads(q, heads, rows, len, kv.type(), hd, scores);
   float* partial = s.partials.data() + task.partial;
-  for (int64_t h = 0; h < group; ++h) {
-    float* out = partial + h * (2 + hd);
-    softmax_inplace(scores + h * len, len, &out[0], &out[1]);
-    std::fill(out + 2, out + 2 + hd, 0.0f);
+  for (int64_t i = 0; i < task.rows; ++i) {
+    const VisibleRange v = visible_range(c, spec, s, task.row + i);
+    const int64_t vb = std::max(task.begin, v.lo) - task.begin, ve = std::min(task.end, v.hi) - task.begin;
+    for (int64_t h = 0; h < group; ++h) {
+      float* sc = scores + (i * group + h) * len;
+      float* out = partial + (i * group + h) * (2 + hd);
+      std::fill(out + 2, out + 2 + hd, 0.0f);
+      if (vb >= ve) {
+        std::fill(sc, sc + len, 0.0f);
+        continue;
+      }
+      softmax_inplace(sc + vb, ve - vb, &out[0], &out[1]);
+      std::fill(sc, sc + vb, 0.0f);
+      std::fill(sc + ve, sc + len, 0.0f);
+    }
   }
   for (int64_t t = task.begin; t < task.end; ++t)
     rows[t - task.begin] = kv.values(src, seq.block(spec.type, t), static_cast<int>(t % bs)) + head_offset;
-  kv_axpy_heads(scores, group, rows, len, kv.type(), hd, partial + 2, 2 + hd);
+  kv_axpy_heads(scores, heads, rows, len, kv.type(), hd, partial + 2, 2 + hd);
 }
 
-// Merges the splits of each (row, head) in split order: a fixed order, so batch-invariant.
+// Merges each (row, head)'s splits in split order: a fixed order, so batch-invariant.
 void merge_attention_splits(const ModelConfig& c, const LayerSpec& spec, ForwardScratch& s, int64_t rows,
                             ThreadPool& pool) {
   const int64_t nh = c.num_heads, hd = spec.head_dim, kvh = spec.num_kv_heads, group = nh / kvh;
   s.attn.resize(rows * nh * hd);
-  pool.parallel_for(rows * kvh, 4, [&](int64_t b, int64_t e, int) {
-    for (int64_t rk = b; rk < e; ++rk) {
-      const int64_t first = s.task_first[rk], last = s.task_first[rk + 1];
-      const int64_t r = rk / kvh, kh = rk % kvh;
-      for (int64_t h = 0; h < group; ++h) {
-        float* out = s.attn.data() + (r * nh + kh * group + h) * hd;
-        const float* p0 = s.partials.data() + s.tasks[first].partial + h * (2 + hd);
-        if (last - first == 1) {
-          std::memcpy(out, p0 + 2, hd * sizeof(float));
-          continue;
+  const int64_t blocks = static_cast<int64_t>(s.block_row0.size()) - 1;
+  pool.parallel_for(blocks * kvh, 1, [&](int64_t b, int64_t e, int) {
+    for (int64_t bk = b; bk < e; ++bk) {
+      const int64_t block = bk / kvh, kh = bk % kvh;
+      const int64_t first = s.block_task_first[bk], last = s.block_task_first[bk + 1];
+      for (int64_t r = s.block_row0[block]; r < s.block_row0[block + 1]; ++r) {
+        const int64_t i = r - s.block_row0[block];
+        const VisibleRange v = visible_range(c, spec, s, r);
+        auto sees = [&](int64_t t) { return std::max(s.tasks[t].begin, v.lo) < std::min(s.tasks[t].end, v.hi); };
+        int64_t count = 0, only = first;
+        for (int64_t t = first; t < last; ++t)
+          if (sees(t)) ++count, only = t;
+        for (int64_t h = 0; h < group; ++h) {
+          float* out = s.attn.data() + (r * nh + kh * group + h) * hd;
+          const int64_t slot = (i * group + h) * (2 + hd);
+          if (count == 1) {
+            std::memcpy(out, s.partials.data() + s.tasks[only].partial + slot + 2, hd * sizeof(float));
+            continue;
+          }
+          float m = -INFINITY;
+          for (int64_t t = first; t < last; ++t)
+            if (sees(t)) m = std::max(m, s.partials[s.tasks[t].partial + slot]);
+          double total = 0.0;
+          std::fill(out, out + hd, 0.0f);
+          for (int64_t t = first; t < last; ++t) {
+            if (!sees(t)) continue;
+            const float* p = s.partials.data() + s.tasks[t].partial + slot;
+            const float weight = p[1] * std::exp(p[0] - m);
+            total += weight;
+            for (int64_t d = 0; d < hd; ++d) out[d] += weight * p[2 + d];
+          }
+          scale_inplace(out, static_cast<float>(1.0 / total), hd);
         }
-        float m = -INFINITY;
-        for (int64_t t = first; t < last; ++t) m = std::max(m, s.partials[s.tasks[t].partial + h * (2 + hd)]);
-        double total = 0.0;
-        std::fill(out, out + hd, 0.0f);
-        for (int64_t t = first; t < last; ++t) {
-          const float* p = s.partials.data() + s.tasks[t].partial + h * (2 + hd);
-          const float weight = p[1] * std::exp(p[0] - m);
-          total += weight;
-          for (int64_t d = 0; d < hd; ++d) out[d] += weight * p[2 + d];
-        }
-        scale_inplace(out, static_cast<float>(1.0 / total), hd);
       }
     }
   });
 }
 
-void attention(const ModelConfig& c, const LayerSpec& spec, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
-  const int64_t nh = c.num_heads, hd = spec.head_dim, kvh = spec.num_kv_heads, group = nh / kvh;
-  const bool sliding = spec.type == AttentionType::Sliding;
+// Groups consecutive rows of one sequence into blocks and lays out one task per (block, KV head,
+// key split).
+void plan_attention(const ModelConfig& c, const LayerSpec& spec, ForwardScratch& s, int64_t rows) {
+  const int64_t kvh = spec.num_kv_heads, group = c.num_heads / kvh, hd = spec.head_dim;
   s.tasks.clear();
-  s.task_first.resize(rows * kvh + 1);
+  s.block_row0.clear();
+  s.block_task_first.clear();
   int64_t partial = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t pos = s.row_pos[r];
-    const int64_t lo = sliding ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+  for (int64_t r0 = 0; r0 < rows;) {
+    int64_t r1 = r0 + 1;
+    while (r1 < rows && r1 - r0 < kAttentionRowBlock && s.row_seq[r1] == s.row_seq[r0]) ++r1;
+    int64_t lo = visible_range(c, spec, s, r0).lo, hi = 0;
+    for (int64_t r = r0; r < r1; ++r) {
+      const VisibleRange v = visible_range(c, spec, s, r);
+      lo = std::min(lo, v.lo);
+      hi = std::max(hi, v.hi);
+    }
+    s.block_row0.push_back(r0);
     for (int64_t kh = 0; kh < kvh; ++kh) {
-      s.task_first[r * kvh + kh] = static_cast<int64_t>(s.tasks.size());
-      for (int64_t b = lo; b <= pos; b += kAttentionSplit) {
-        s.tasks.push_back({r, kh, b, std::min(pos + 1, b + kAttentionSplit), partial});
-        partial += group * (2 + hd);
+      s.block_task_first.push_back(static_cast<int64_t>(s.tasks.size()));
+      for (int64_t b = lo / kAttentionSplit * kAttentionSplit; b < hi; b += kAttentionSplit) {
+        s.tasks.push_back({r0, r1 - r0, kh, std::max(b, lo), std::min(hi, b + kAttentionSplit), partial});
+        partial += (r1 - r0) * group * (2 + hd);
       }
     }
+    r0 = r1;
   }
-  s.task_first[rows * kvh] = static_cast<int64_t>(s.tasks.size());
+  s.block_row0.push_back(rows);
+  s.block_task_first.push_back(static_cast<int64_t>(s.tasks.size()));
   s.partials.resize(partial);
-  const int64_t per_thread = group * kAttentionSplit;
-  s.scores.resize(static_cast<size_t>(pool.size()) * per_thread);
+}
+
+void attention(const ModelConfig& c, const LayerSpec& spec, ForwardScratch& s, int64_t rows, ThreadPool& pool) {
+  const int64_t nh = c.num_heads, hd = spec.head_dim, kvh = spec.num_kv_heads, group = nh / kvh;
+  plan_attention(c, spec, s, rows);
+  const int64_t scores_per_thread = kAttentionRowBlock * group * kAttentionSplit;
+  const int64_t queries_per_thread = kAttentionRowBlock * group * hd;
+  s.scores.resize(static_cast<size_t>(pool.size()) * scores_per_thread);
+  s.queries.resize(static_cast<size_t>(pool.size()) * queries_per_thread);
   pool.run(static_cast<int64_t>(s.tasks.size()), [&](int64_t task, int thread) {
-    attention_task(c, spec, s.tasks[task], s, s.scores.data() + static_cast<size_t>(thread) * per_thread);
+    attention_task(c, spec, s.tasks[task], s, s.scores.data() + static_cast<size_t>(thread) * scores_per_thread,
+                   s.queries.data() + static_cast<size_t>(thread) * queries_per_thread);
   });
   merge_attention_splits(c, spec, s, rows, pool);
 }

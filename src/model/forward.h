@@ -21,13 +21,17 @@ struct ForwardScratch {
   std::vector<int64_t> row_pos, row_src;
   std::vector<KvSequence*> row_seq;
   std::vector<uint8_t> row_wanted;
-  std::vector<float> scores;                     // per thread: [group heads][split]
-  std::vector<float> partials;                   // per attention task: [group heads][2 + head_dim]
+  // Attention works on blocks of up to kAttentionRowBlock rows of one sequence, so each cached K/V
+  // row is brought in once for all of them.
+  std::vector<float> scores;    // per thread: [block rows][group heads][split]
+  std::vector<float> queries;   // per thread: a block's query heads side by side (when kv heads > 1)
+  std::vector<float> partials;  // per attention task: [block rows][group heads][2 + head_dim]
   struct AttentionTask {
-    int64_t row, kv_head, begin, end, partial;
+    int64_t row, rows, kv_head, begin, end, partial;
   };
   std::vector<AttentionTask> tasks;
-  std::vector<int64_t> task_first;  // per (row, kv head): index of its first task
+  std::vector<int64_t> block_row0;        // per row block: its first row; one past the last row at the end
+  std::vector<int64_t> block_task_first;  // per (row block, kv head): its first task; the task count at the end
 };
 
 // New tokens appended to one sequence at positions [seq->length(), seq->length() + n).
@@ -58,9 +62,11 @@ struct ForwardOptions {
   ForwardProfile* profile = nullptr;
 };
 
-// Keys a query attends over in one attention task: fixed splits of the row's own range, so the
-// summation order depends only on the row's position, never on the batch.
+// Keys are split at multiples of kAttentionSplit (absolute positions) and each row's softmax runs
+// over its visible part of each split, so a row's summation order depends only on its own position
+// and window, never on the batch or on which rows share its block.
 constexpr int64_t kAttentionSplit = 256;
+constexpr int64_t kAttentionRowBlock = 4;
 
 // Runs every segment, writes their K/V, commits the tokens to their sequences and writes the
 // wanted logits ([Σ logits_count, vocab], segment order) to `logits`. Throws gemma4::Error for

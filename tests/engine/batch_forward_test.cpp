@@ -125,5 +125,43 @@ TEST_P(BatchInvariance, ARowsLogitsDoNotDependOnTheRestOfTheBatch) {
 
 INSTANTIATE_TEST_SUITE_P(WeightTypes, BatchInvariance, ::testing::Values("f32", "bf16", "q8_0", "q4_0"));
 
+// Every logit of a 40-token prompt fed with the given chunk sizes (cycled).
+std::vector<float> logits_with_chunks(const ModelWeights& w, const std::vector<int32_t>& prompt,
+                                      const std::vector<int64_t>& chunks) {
+  ThreadPool pool(2);
+  KvPool kv(w.config, kv_pool_options_for(w.config, KvType::F16, 64, 64, 1));
+  KvSequence seq(kv, 64, w.config.sliding_window);
+  ForwardScratch scratch;
+  std::vector<float> out, logits;
+  for (size_t at = 0, i = 0; at < prompt.size(); ++i) {
+    const int64_t take = std::min<int64_t>(chunks[i % chunks.size()], static_cast<int64_t>(prompt.size() - at));
+    forward(w, seq, std::span<const int32_t>(prompt).subspan(at, take), take, {}, logits, scratch, pool);
+    out.insert(out.end(), logits.begin(), logits.end());
+    at += take;
+  }
+  return out;
+}
+
+// Attention groups the rows of a chunk into blocks that share each K/V read; a row's logits must
+// not depend on which rows it was grouped with (nor on the chunking): bit for bit with quantized
+// weights, on a model with one KV head (queries used in place) and one with two (gathered).
+TEST(ChunkInvariance, ARowsLogitsDoNotDependOnHowThePromptWasChunked) {
+  for (const auto& dir : {testing::tiny_a_dir(), testing::data_dir() / "fixtures" / "flat-gqa"}) {
+    SCOPED_TRACE(dir.string());
+    WeightLoadOptions o;
+    o.weight_type = WeightType::Q8_0;
+    auto weights = load_weights(dir, o);
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 40; ++i) prompt.push_back(static_cast<int32_t>(2 + (i * 37) % 200));
+    const std::vector<float> whole = logits_with_chunks(*weights, prompt, {40});
+    for (const std::vector<int64_t>& chunks : std::vector<std::vector<int64_t>>{{1}, {3, 5, 2}, {7}}) {
+      const std::vector<float> chunked = logits_with_chunks(*weights, prompt, chunks);
+      ASSERT_EQ(whole.size(), chunked.size());
+      EXPECT_EQ(std::memcmp(whole.data(), chunked.data(), whole.size() * sizeof(float)), 0)
+          << "chunk " << chunks[0] << ": max |d| = " << testing::max_abs_diff(whole, chunked);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gemma4
