@@ -75,6 +75,13 @@ int64_t huge_mapped_bytes(const uint8_t* data) {
   return -1;
 }
 
+bool huge_pages_possible() {
+  std::ifstream setting("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (!setting || !std::getline(setting, line)) return true;
+  return line.find("[never]") == std::string::npos;
+}
+
 void drop_from_page_cache(int fd) {
   // Dirty pages are not dropped: write them first.
   (void)::fdatasync(fd);

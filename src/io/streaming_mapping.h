@@ -24,6 +24,10 @@ void populate_mapping(const uint8_t* data, size_t size);
 // /proc/self/smaps); -1 when that cannot be read.
 int64_t huge_mapped_bytes(const uint8_t* data);
 
+// False when transparent huge pages are off ("[never]" in
+// /sys/kernel/mm/transparent_hugepage/enabled); true otherwise, or when that cannot be read.
+bool huge_pages_possible();
+
 // Writes the file's dirty pages out and drops it from the page cache, so that the next mapping
 // reads it afresh (into 2 MiB folios when the filesystem supports them).
 void drop_from_page_cache(int fd);

@@ -165,7 +165,10 @@ bool WeightCache::bring_in(int fd) {
   if (huge < 0 || huge >= enough) return true;
   const fs::path marker = file_.string() + ".small-pages";
   std::error_code ec;
-  if (fs::exists(marker, ec)) return true;
+  // No re-read where it cannot help (THP off) or could not be remembered (a read-only folder: it
+  // would repeat at every load).
+  if (fs::exists(marker, ec) || !io::huge_pages_possible() || ::access(file_.parent_path().c_str(), W_OK) != 0)
+    return true;
   ::munmap(const_cast<uint8_t*>(mapping_->data), mapping_->size);
   io::drop_from_page_cache(fd);
   mapping_->data = io::map_for_streaming(fd, mapping_->size);

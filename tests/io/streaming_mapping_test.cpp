@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -70,6 +71,13 @@ TEST_F(StreamingMappingTest, DroppingThePageCacheKeepsTheContents) {
   ASSERT_NE(data, nullptr);
   EXPECT_EQ(std::memcmp(data, bytes_.data(), bytes_.size()), 0);
   ::munmap(const_cast<uint8_t*>(data), bytes_.size());
+}
+
+TEST(HugePagesPossible, FollowsTheKernelSetting) {
+  std::ifstream setting("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (!setting || !std::getline(setting, line)) GTEST_SKIP() << "no THP setting on this kernel";
+  EXPECT_EQ(huge_pages_possible(), line.find("[never]") == std::string::npos) << line;
 }
 
 TEST_F(StreamingMappingTest, EmptyOrUnmappableInputsFailCleanly) {
