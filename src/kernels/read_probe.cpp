@@ -5,10 +5,23 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/thread_pool.h"
+#include "kernels/read_stream.h"
 #include "kernels/weight_matrix.h"
 
 namespace gemma4 {
+
+double read_stream(const float* data, int64_t count, ThreadPool& pool) {
+  std::vector<double> sums(static_cast<size_t>(pool.size()) * 8);  // a cache line apart
+  pool.parallel_for(count, 1 << 20, [&](int64_t b, int64_t e, int thread) {
+    float s[16] = {};
+    for (int64_t i = b; i + 16 <= e; i += 16)
+      for (int k = 0; k < 16; ++k) s[k] += data[i + k];
+    for (float v : s) sums[static_cast<size_t>(thread) * 8] += v;
+  });
+  double total = 0;
+  for (double v : sums) total += v;
+  return total;
+}
 
 double measure_read_bandwidth(int threads, int passes) {
   const int64_t count = (int64_t{512} << 20) / sizeof(float);
@@ -16,22 +29,14 @@ double measure_read_bandwidth(int threads, int passes) {
   std::memset(storage.get(), 0, count * sizeof(float));
   const float* buffer = reinterpret_cast<const float*>(storage.get());
   ThreadPool pool(threads > 0 ? threads : hardware_threads());
-  std::vector<double> sums(static_cast<size_t>(pool.size()) * 8), rates;
+  std::vector<double> rates;
+  volatile double sink = 0;
   for (int pass = 0; pass < std::max(1, passes); ++pass) {
     const auto start = std::chrono::steady_clock::now();
-    pool.parallel_for(count, 1 << 20, [&](int64_t b, int64_t e, int thread) {
-      // Sixteen independent sums: the adds keep pace with memory (they vectorise).
-      float s[16] = {};
-      for (int64_t i = b; i + 16 <= e; i += 16)
-        for (int k = 0; k < 16; ++k) s[k] += buffer[i + k];
-      for (float v : s) sums[static_cast<size_t>(thread) * 8] += v;
-    });
+    sink = sink + read_stream(buffer, count, pool);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rates.push_back(static_cast<double>(count) * sizeof(float) / 1e9 / seconds);
   }
-  // Keeps the sums observable, so the reads cannot be optimised away.
-  volatile double sink = 0;
-  for (double v : sums) sink = sink + v;
   std::sort(rates.begin(), rates.end());
   return rates[rates.size() / 2];
 }
