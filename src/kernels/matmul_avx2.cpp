@@ -131,10 +131,11 @@ inline void store_results(const PanelTask& task, int64_t t, __m256 low, __m256 h
   store_panel_lanes(task, t, values);
 }
 
-// acc = fma(float(sums), d_w · d_a, acc) for the 8 rows of half h of block b.
+// acc = fma(float(sums), d_w · d_a, acc) for the 8 rows of half h of block b (scales: its 16 f16).
 template <int T>
-inline void apply_scales(const PanelTask& task, int64_t t, int64_t b, int h, const __m256i* sums, __m256* acc) {
-  const __m256 wd = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(task.scales + 16 * b + 8 * h)));
+inline void apply_scales(const PanelTask& task, const uint16_t* scales, int64_t t, int64_t b, int h,
+                         const __m256i* sums, __m256* acc) {
+  const __m256 wd = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 8 * h)));
   for (int j = 0; j < T; ++j) {
     const __m256 scale = _mm256_mul_ps(wd, _mm256_set1_ps(task.p->xq->row_scales(t + j)[b]));
     acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[j]), scale, acc[j]);
@@ -154,7 +155,7 @@ struct Q8Tile {
     for (int h = 0; h < 2; ++h)
       for (int j = 0; j < T; ++j) acc[h][j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < task.blocks; ++b) {
-      const uint8_t* q = task.quants + b * 512;
+      const uint8_t* q = block_quants(task, WeightType::Q8_0, b);
       if (prefetch)
         for (int line = 0; line < 512; line += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + line), _MM_HINT_T0);
       __m256i sums[2][T];
@@ -174,7 +175,7 @@ struct Q8Tile {
           }
         }
       }
-      for (int h = 0; h < 2; ++h) apply_scales<T>(task, t, b, h, sums[h], acc[h]);
+      for (int h = 0; h < 2; ++h) apply_scales<T>(task, block_scales(task, WeightType::Q8_0, b), t, b, h, sums[h], acc[h]);
     }
     for (int j = 0; j < T; ++j) store_results(task, t + j, acc[0][j], acc[1][j]);
   }
@@ -193,7 +194,7 @@ struct Q4Tile {
     for (int h = 0; h < 2; ++h)
       for (int j = 0; j < T; ++j) acc[h][j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < task.blocks; ++b) {
-      const uint8_t* q = task.quants + b * 256;
+      const uint8_t* q = block_quants(task, WeightType::Q4_0, b);
       if (prefetch)
         for (int line = 0; line < 256; line += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + line), _MM_HINT_T0);
       __m256i sums[2][T];
@@ -218,7 +219,7 @@ struct Q4Tile {
       for (int h = 0; h < 2; ++h) {
         for (int j = 0; j < T; ++j)
           sums[h][j] = _mm256_add_epi32(_mm256_madd_epi16(sums[h][j], ones), _mm256_set1_epi32(xq.row_block_bias(t + j)[b]));
-        apply_scales<T>(task, t, b, h, sums[h], acc[h]);
+        apply_scales<T>(task, block_scales(task, WeightType::Q4_0, b), t, b, h, sums[h], acc[h]);
       }
     }
     for (int j = 0; j < T; ++j) store_results(task, t + j, acc[0][j], acc[1][j]);

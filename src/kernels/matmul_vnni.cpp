@@ -94,7 +94,7 @@ struct Q8Tile {
     __m512 acc[T];
     for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < task.blocks; ++b) {
-      const uint8_t* q = task.quants + b * 512;
+      const uint8_t* q = block_quants(task, WeightType::Q8_0, b);
       if (prefetch) prefetch_block(q, 512);
       __m512i sums[kChains<T>][T];
       start_sums<T>(xq, t, b, sums);
@@ -105,7 +105,7 @@ struct Q8Tile {
           s = _mm512_dpbusd_epi32(s, w, broadcast4(xq.row_quants(t + j) + b * 32 + 4 * k));
         }
       }
-      const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(task.scales + 16 * b)));
+      const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block_scales(task, WeightType::Q8_0, b))));
       for (int j = 0; j < T; ++j) {
         const __m512 scale = _mm512_mul_ps(wd, _mm512_set1_ps(xq.row_scales(t + j)[b]));
         acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(finish_sums<T>(sums, j)), scale, acc[j]);
@@ -124,7 +124,7 @@ struct Q4Tile {
     __m512 acc[T];
     for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < task.blocks; ++b) {
-      const uint8_t* q = task.quants + b * 256;
+      const uint8_t* q = block_quants(task, WeightType::Q4_0, b);
       if (prefetch) prefetch_block(q, 256);
       __m512i sums[kChains<T>][T];
       start_sums<T>(xq, t, b, sums);
@@ -140,7 +140,7 @@ struct Q4Tile {
           s1 = _mm512_dpbusd_epi32(s1, hi, broadcast4(a + 16));
         }
       }
-      const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(task.scales + 16 * b)));
+      const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block_scales(task, WeightType::Q4_0, b))));
       for (int j = 0; j < T; ++j) {
         const __m512 scale = _mm512_mul_ps(wd, _mm512_set1_ps(xq.row_scales(t + j)[b]));
         acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(finish_sums<T>(sums, j)), scale, acc[j]);

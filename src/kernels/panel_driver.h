@@ -11,12 +11,18 @@ constexpr int64_t kPanelTokenChunk = 64;
 
 struct PanelTask {
   const MatmulProblem* p;
-  const uint8_t* quants;    // the panel's first byte: [blocks][quant bytes]
-  const uint16_t* scales;   // [blocks][16] f16
+  const uint8_t* panel;     // the panel's first byte (block pairs, quant_panels.h)
   int64_t blocks;
   int64_t row0;             // the panel's first weight row
   int lo, hi;               // lanes (rows row0 + i) to write: lo <= i < hi
 };
+
+inline const uint8_t* block_quants(const PanelTask& task, WeightType t, int64_t b) {
+  return task.panel + panel_block_offset(t, b);
+}
+inline const uint16_t* block_scales(const PanelTask& task, WeightType t, int64_t b) {
+  return reinterpret_cast<const uint16_t*>(task.panel + panel_block_scales_offset(t, b));
+}
 
 // Writes lanes [lo, hi) of 16 results for token t.
 inline void store_panel_lanes(const PanelTask& task, int64_t t, const float* values) {
@@ -38,17 +44,14 @@ template <template <int> class Tile, int MaxTokens>
 void panel_rows(const MatmulProblem& p, int64_t r0, int64_t r1) {
   const WeightMatrix& w = *p.w;
   const size_t pb = panel_bytes(w.type, w.cols);
-  const size_t scales_offset = panel_scales_offset(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
   const int64_t first = r0 / kPanelRows, last = (r1 + kPanelRows - 1) / kPanelRows;
   for (int64_t t0 = 0; t0 < p.n; t0 += kPanelTokenChunk) {
     const int64_t t1 = std::min(p.n, t0 + kPanelTokenChunk);
     for (int64_t panel = first; panel < last; ++panel) {
       const int64_t row0 = panel * kPanelRows;
-      const uint8_t* quants = base + pb * panel;
       const PanelTask task{&p,
-                           quants,
-                           reinterpret_cast<const uint16_t*>(quants + scales_offset),
+                           base + pb * panel,
                            w.cols / 32,
                            row0,
                            static_cast<int>(std::max<int64_t>(r0, row0) - row0),

@@ -10,13 +10,9 @@ namespace {
 constexpr int64_t kGroupBytes = 64;  // one group: 16 rows × 4 bytes
 }  // namespace
 
-size_t panel_scales_offset(WeightType t, int64_t cols) {
-  return static_cast<size_t>(cols / 32) * static_cast<size_t>(panel_quant_bytes(t));
-}
-
 size_t panel_bytes(WeightType t, int64_t cols) {
-  const size_t scales = static_cast<size_t>(cols / 32) * kPanelRows * 2;
-  return panel_scales_offset(t, cols) + (scales + 63) / 64 * 64;
+  const int64_t pairs = (cols / 32 + 1) / 2;
+  return static_cast<size_t>(pairs * panel_pair_bytes(t));
 }
 
 int64_t panel_count(int64_t rows) { return (rows + kPanelRows - 1) / kPanelRows; }
@@ -24,10 +20,9 @@ int64_t panel_count(int64_t rows) { return (rows + kPanelRows - 1) / kPanelRows;
 void pack_panel(WeightType t, const void* row_major_blocks, int64_t valid_rows, int64_t cols, uint8_t* dst) {
   const int64_t blocks = cols / 32;
   std::memset(dst, 0, panel_bytes(t, cols));
-  uint8_t* scales = dst + panel_scales_offset(t, cols);
   for (int64_t i = 0; i < valid_rows; ++i) {
     for (int64_t b = 0; b < blocks; ++b) {
-      uint8_t* quants = dst + b * panel_quant_bytes(t);
+      uint8_t* quants = dst + panel_block_offset(t, b);
       uint16_t d;
       if (t == WeightType::Q8_0) {
         const BlockQ8_0& blk = static_cast<const BlockQ8_0*>(row_major_blocks)[i * blocks + b];
@@ -40,7 +35,7 @@ void pack_panel(WeightType t, const void* row_major_blocks, int64_t valid_rows, 
         // The source byte j holds elements j (low) and j + 16 (high): the same pairing the panel uses.
         for (int j = 0; j < 16; ++j) quants[(j / 4) * kGroupBytes + 4 * i + j % 4] = blk.q[j];
       }
-      std::memcpy(scales + 32 * b + 2 * i, &d, 2);
+      std::memcpy(dst + panel_block_scales_offset(t, b) + 2 * i, &d, 2);
     }
   }
   // Padding rows: Q8_0 zero weights are stored as 128 (their scales are 0 either way).
@@ -48,14 +43,14 @@ void pack_panel(WeightType t, const void* row_major_blocks, int64_t valid_rows, 
     for (int64_t b = 0; b < blocks; ++b)
       for (int64_t k = 0; k < 8; ++k)
         for (int64_t i = valid_rows; i < kPanelRows; ++i)
-          std::memset(dst + b * 512 + k * kGroupBytes + 4 * i, 128, 4);
+          std::memset(dst + panel_block_offset(t, b) + k * kGroupBytes + 4 * i, 128, 4);
   }
 }
 
 uint16_t unpack_panel_block(const WeightMatrix& m, int64_t r, int64_t b, int8_t* out) {
   const uint8_t* panel = static_cast<const uint8_t*>(m.data) + (r / kPanelRows) * panel_bytes(m.type, m.cols);
   const int64_t i = r % kPanelRows;
-  const uint8_t* quants = panel + b * panel_quant_bytes(m.type);
+  const uint8_t* quants = panel + panel_block_offset(m.type, b);
   if (m.type == WeightType::Q8_0) {
     for (int e = 0; e < 32; ++e) out[e] = static_cast<int8_t>(quants[(e / 4) * kGroupBytes + 4 * i + e % 4] - 128);
   } else {
@@ -66,7 +61,7 @@ uint16_t unpack_panel_block(const WeightMatrix& m, int64_t r, int64_t b, int8_t*
     }
   }
   uint16_t d;
-  std::memcpy(&d, panel + panel_scales_offset(m.type, m.cols) + 32 * b + 2 * i, 2);
+  std::memcpy(&d, panel + panel_block_scales_offset(m.type, b) + 2 * i, 2);
   return d;
 }
 

@@ -17,7 +17,7 @@ enum class WeightType : uint8_t { F32, BF16, F16, Q8_0, Q4_0 };
 
 // Bumped whenever the in-memory layout of a converted matrix changes (block formats, packing):
 // converted-weight caches written by an older layout are then rebuilt.
-constexpr int kWeightLayoutVersion = 2;  // 2: Q8_0 / Q4_0 in 16-row panels
+constexpr int kWeightLayoutVersion = 3;  // 2: Q8_0 / Q4_0 in 16-row panels; 3: scales beside their block pair
 
 std::string_view weight_type_name(WeightType t);
 std::optional<WeightType> parse_weight_type(std::string_view name);

@@ -49,7 +49,10 @@ TEST(QuantPanels, SizesKeepTheBlockFormatsBytesPerWeight) {
   // A partial last panel is padded to 16 rows.
   EXPECT_EQ(matrix_bytes(WeightType::Q4_0, 17, 64), 2u * panel_bytes(WeightType::Q4_0, 64));
   EXPECT_EQ(panel_bytes(WeightType::Q4_0, 64), 2u * 256u + 64u);
-  EXPECT_EQ(panel_scales_offset(WeightType::Q8_0, 64), 2u * 512u);
+  EXPECT_EQ(panel_block_scales_offset(WeightType::Q8_0, 1), 2 * 512 + 32);
+  // An odd number of blocks pads the last pair.
+  EXPECT_EQ(panel_bytes(WeightType::Q4_0, 96), 2u * (2u * 256u + 64u));
+  EXPECT_EQ(matrix_bytes(WeightType::Q4_0, 16, 64), 16u * row_bytes(WeightType::Q4_0, 64));
 }
 
 TEST(QuantPanels, LayoutPlacesRowIInLaneI) {
