@@ -115,10 +115,17 @@ RowChunks split_rows(const WeightMatrix& w, int64_t n, int64_t row_begin, int64_
   return {aligned_begin, per, (row_end - aligned_begin + per - 1) / per};
 }
 
+struct RowRange {
+  int64_t begin, end;
+};
+RowRange chunk_rows(const RowChunks& chunks, int64_t c, int64_t row_begin, int64_t row_end) {
+  return {std::max(row_begin, chunks.aligned_begin + c * chunks.per),
+          std::min(row_end, chunks.aligned_begin + (c + 1) * chunks.per)};
+}
+
 void run_chunk(const MatmulProblem& p, const RowChunks& chunks, int64_t c, int64_t row_begin, int64_t row_end,
                KernelPath path) {
-  const int64_t b = std::max(row_begin, chunks.aligned_begin + c * chunks.per);
-  const int64_t e = std::min(row_end, chunks.aligned_begin + (c + 1) * chunks.per);
+  const auto [b, e] = chunk_rows(chunks, c, row_begin, row_end);
   if (b >= e) return;
   if (path == KernelPath::Avx2) {
     matmul_rows_avx2(p, b, e);
@@ -182,6 +189,31 @@ void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, 
     size_t i = 0;
     while (c >= chunks[i].count) c -= chunks[i++].count;
     run_chunk(problems[i], chunks[i], c, 0, problems[i].w->rows, path);
+  });
+}
+
+void matmul_rows_together(std::span<const MatmulTarget> targets, const float* x, int64_t n, ThreadPool& pool,
+                          FunctionRef<void(int64_t row_begin, int64_t row_end)> epilogue) {
+  constexpr size_t kMaxTargets = 4;
+  if (targets.empty() || targets.size() > kMaxTargets)
+    throw Error("matmul_rows_together: " + std::to_string(targets.size()) + " matrices (1 to 4 allowed)");
+  const WeightMatrix& first = *targets[0].w;
+  for (const MatmulTarget& t : targets)
+    if (t.w->type != first.type || t.w->rows != first.rows || t.w->cols != first.cols)
+      throw Error("matmul_rows_together: the matrices differ in type or shape");
+  if (n <= 0) return;
+  const KernelPath path = active_kernel_path();
+  const QuantizedActivations* xq = quantize_input(first, x, n, first.cols, path);
+  MatmulProblem problems[kMaxTargets];
+  for (size_t i = 0; i < targets.size(); ++i) problems[i] = {targets[i].w, x, n, first.cols, targets[i].y, first.rows, xq};
+  // As many chunks as separate matmuls would make: a chunk carries the rows of every matrix.
+  const int chunk_threads = pool.size() == 1 ? 1 : pool.size() * static_cast<int>(targets.size());
+  const RowChunks chunks = split_rows(first, n, 0, first.rows, chunk_threads);
+  pool.run(chunks.count, [&](int64_t c, int) {
+    const auto [b, e] = chunk_rows(chunks, c, 0, first.rows);
+    if (b >= e) return;
+    for (size_t i = 0; i < targets.size(); ++i) run_chunk(problems[i], chunks, c, 0, first.rows, path);
+    epilogue(b, e);
   });
 }
 

@@ -27,4 +27,12 @@ struct MatmulTarget {
 };
 void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, int64_t n, ThreadPool& pool);
 
+// As matmul_shared_input for matrices of one shape, but each task computes the same rows of all of
+// them and then calls epilogue(row_begin, row_end) on those rows of every y_i while they are still in
+// cache: GELU(gate) x up, the LM head's soft-cap. It is a pass and a parallel region fewer than
+// running the epilogue after the matmuls. Every row lies in exactly one epilogue call; the rows
+// [row_begin, row_end) of a call are aligned to the kernel's row tile (16 for quantized types).
+void matmul_rows_together(std::span<const MatmulTarget> targets, const float* x, int64_t n, ThreadPool& pool,
+                          FunctionRef<void(int64_t row_begin, int64_t row_end)> epilogue);
+
 }  // namespace gemma4

@@ -1,5 +1,7 @@
 // AVX2/FMA versions of the element-wise ops (kernels/ops.h); selected at run time.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 
 #include "kernels/ops_kernels.h"
@@ -23,11 +25,6 @@ inline float hmax(__m256 v) {
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));
   s = _mm_max_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
-}
-
-inline float gelu_scalar(float v) {
-  const float k = 0.7978845608028654f;
-  return 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
 }
 
 }  // namespace
@@ -81,21 +78,41 @@ void apply_rope_avx2(float* x, int64_t head_dim, int64_t rotated_pairs, const fl
   }
 }
 
+namespace {
+__m256 gelu_tanh_ps(__m256 v) {
+  const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+  const __m256 t = simd::tanh_ps(_mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), v3, v)));
+  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1.0f), t));
+}
+
+// Applies f to the last n % 8 values through one padded vector, so every element gets the vector
+// formula wherever a call's range begins or ends (callers split rows at varying places).
+template <class F>
+void vector_tail(const float* x, int64_t n, float* out, F f) {
+  const int64_t i = n / 8 * 8;
+  if (i == n) return;
+  alignas(32) float lane[8] = {};
+  std::memcpy(lane, x + i, (n - i) * sizeof(float));
+  _mm256_store_ps(lane, f(_mm256_load_ps(lane), i));
+  std::memcpy(out + i, lane, (n - i) * sizeof(float));
+}
+}  // namespace
+
 void gelu_tanh_mul_avx2(const float* gate, const float* up, int64_t n, float* out) {
-  const __m256 k = _mm256_set1_ps(0.7978845608028654f);
-  const __m256 c = _mm256_set1_ps(0.044715f);
-  const __m256 half = _mm256_set1_ps(0.5f);
-  const __m256 one = _mm256_set1_ps(1.0f);
+  auto apply = [&](__m256 v, int64_t i) {
+    const __m256 g = gelu_tanh_ps(v);
+    if (!up) return g;
+    alignas(32) float u[8] = {};
+    std::memcpy(u, up + i, std::min<int64_t>(8, n - i) * sizeof(float));
+    return _mm256_mul_ps(g, _mm256_load_ps(u));
+  };
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(gate + i);
-    __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
-    __m256 t = simd::tanh_ps(_mm256_mul_ps(k, _mm256_fmadd_ps(c, v3, v)));
-    __m256 g = _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, t));
+    __m256 g = gelu_tanh_ps(_mm256_loadu_ps(gate + i));
     if (up) g = _mm256_mul_ps(g, _mm256_loadu_ps(up + i));
     _mm256_storeu_ps(out + i, g);
   }
-  for (; i < n; ++i) out[i] = gelu_scalar(gate[i]) * (up ? up[i] : 1.0f);
+  vector_tail(gate, n, out, apply);
 }
 
 void softmax_avx2(float* x, int64_t n, float* max_out, float* sum_out) {
@@ -131,7 +148,7 @@ void softcap_avx2(float* x, int64_t n, float cap) {
   for (; i + 8 <= n; i += 8) {
     _mm256_storeu_ps(x + i, _mm256_mul_ps(vcap, simd::tanh_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv))));
   }
-  for (; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
+  vector_tail(x, n, x, [&](__m256 v, int64_t) { return _mm256_mul_ps(vcap, simd::tanh_ps(_mm256_mul_ps(v, vinv))); });
 }
 
 void add_avx2(float* y, const float* x, int64_t n) {

@@ -384,9 +384,11 @@ void mlp_block(const ModelWeights& w, int layer, ForwardScratch& s, int64_t rows
   s.gate.resize(rows * F);
   s.up.resize(rows * F);
   const MatmulTarget gate_up[] = {{&lw.gate_proj, s.gate.data()}, {&lw.up_proj, s.up.data()}};
-  matmul_shared_input(gate_up, s.h.data(), rows, pool);
-  pool.parallel_for(rows * F, 4096, [&](int64_t b, int64_t e, int) {
-    gelu_tanh_mul(s.gate.data() + b, s.up.data() + b, e - b, s.gate.data() + b);
+  matmul_rows_together(gate_up, s.h.data(), rows, pool, [&](int64_t b, int64_t e) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* gate = s.gate.data() + r * F;
+      gelu_tanh_mul(gate + b, s.up.data() + r * F + b, e - b, gate + b);
+    }
   });
   clock.mark(ForwardProfile::MlpGateUp);
   matmul(lw.down_proj, s.gate.data(), rows, s.o.data(), pool);
@@ -423,11 +425,12 @@ void lm_head(const ModelWeights& w, ForwardScratch& s, const Rows& rows, std::ve
     ++j;
   }
   logits.resize(m * V);
-  matmul(w.lm_head, s.logits_in.data(), m, logits.data(), pool);
-  if (c.final_logit_softcapping) {
-    const float cap = static_cast<float>(*c.final_logit_softcapping);
-    pool.parallel_for(m * V, 16384, [&](int64_t b, int64_t e, int) { softcap_inplace(logits.data() + b, e - b, cap); });
-  }
+  const MatmulTarget head{&w.lm_head, logits.data()};
+  const float cap = static_cast<float>(c.final_logit_softcapping.value_or(0.0));
+  matmul_rows_together(std::span(&head, 1), s.logits_in.data(), m, pool, [&](int64_t b, int64_t e) {
+    if (cap == 0.0f) return;
+    for (int64_t r = 0; r < m; ++r) softcap_inplace(logits.data() + r * V + b, e - b, cap);
+  });
 }
 
 }  // namespace

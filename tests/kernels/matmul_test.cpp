@@ -169,6 +169,43 @@ TEST_P(MatmulTest, ThreadCountsGiveSameResult) {
   }
 }
 
+// Rows computed together: the y_i of separate matmul() calls, bit for bit, and every row handed to
+// the epilogue exactly once, after its rows of every matrix were written.
+TEST_P(MatmulTest, RowsTogetherEqualSeparateMatmulsAndCoverEveryRowOnce) {
+  for (KernelPath path : {KernelPath::Portable, KernelPath::Avx2}) {
+    if (!kernel_path_supported(path)) continue;
+    ScopedKernelPath scoped(path);
+    for (int threads : {1, 3}) {
+      for (int64_t n : {1, 5}) {
+        const Shape s{301, 96, n};
+        const auto a = random_floats(s.rows * s.cols, 31), b = random_floats(s.rows * s.cols, 32);
+        const auto x = random_floats(s.n * s.cols, 33);
+        WeightMatrix wa = make_weight_matrix(SourceType::F32, a.data(), s.rows, s.cols, GetParam(), true);
+        WeightMatrix wb = make_weight_matrix(SourceType::F32, b.data(), s.rows, s.cols, GetParam(), true);
+        ThreadPool pool(threads);
+        std::vector<float> ya(s.n * s.rows), yb(s.n * s.rows), want_a(s.n * s.rows), want_b(s.n * s.rows);
+        matmul(wa, x.data(), s.n, want_a.data(), pool);
+        matmul(wb, x.data(), s.n, want_b.data(), pool);
+        std::vector<int> seen(s.rows, 0);
+        std::vector<float> sums(s.n * s.rows);
+        const MatmulTarget targets[] = {{&wa, ya.data()}, {&wb, yb.data()}};
+        matmul_rows_together(targets, x.data(), s.n, pool, [&](int64_t begin, int64_t end) {
+          for (int64_t r = begin; r < end; ++r) {
+            ++seen[r];
+            for (int64_t t = 0; t < s.n; ++t) sums[t * s.rows + r] = ya[t * s.rows + r] + yb[t * s.rows + r];
+          }
+        });
+        ASSERT_EQ(ya, want_a) << "threads " << threads << " n " << n;
+        ASSERT_EQ(yb, want_b) << "threads " << threads << " n " << n;
+        for (int64_t r = 0; r < s.rows; ++r) {
+          ASSERT_EQ(seen[r], 1) << "row " << r;
+          for (int64_t t = 0; t < s.n; ++t) ASSERT_EQ(sums[t * s.rows + r], want_a[t * s.rows + r] + want_b[t * s.rows + r]);
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTest, ::testing::ValuesIn(kAllTypes),
                          [](const auto& info) { return std::string(weight_type_name(info.param)); });
 
@@ -201,6 +238,16 @@ TEST(MatmulFloatTest, BF16AndF16SourcesStayInTheirTypeWithoutCopy) {
   EXPECT_FLOAT_EQ(yb[1], 124.0f);
   EXPECT_FLOAT_EQ(yh[0], -132.0f);
   EXPECT_FLOAT_EQ(yh[1], 124.0f);
+}
+
+TEST(MatmulErrorTest, RowsTogetherRejectsMatricesOfDifferentShapes) {
+  const auto a = random_floats(16 * 64, 1), b = random_floats(32 * 64, 2);
+  WeightMatrix wa = make_weight_matrix(SourceType::F32, a.data(), 16, 64, WeightType::Q8_0, true);
+  WeightMatrix wb = make_weight_matrix(SourceType::F32, b.data(), 32, 64, WeightType::Q8_0, true);
+  std::vector<float> x(64, 1.0f), ya(16), yb(32);
+  ThreadPool pool(1);
+  const MatmulTarget targets[] = {{&wa, ya.data()}, {&wb, yb.data()}};
+  EXPECT_THROW(matmul_rows_together(targets, x.data(), 1, pool, [](int64_t, int64_t) {}), Error);
 }
 
 TEST(MatmulErrorTest, RowRangeOutsideTheMatrixIsRejected) {

@@ -151,6 +151,28 @@ TEST_P(OpsPathTest, SoftcapAndElementwise) {
   }
 }
 
+// Callers split rows at places that depend on the batch (matmul chunks, thread counts): an
+// element's GELU or soft-cap must not depend on where its call's range begins or ends.
+TEST_P(OpsPathTest, ElementResultsDoNotDependOnTheCallsRange) {
+  const int64_t n = 45;
+  const auto gate = random_floats(n, 21, -6.0f, 6.0f), up = random_floats(n, 22);
+  const auto logits = random_floats(n, 23, -90.0f, 90.0f);
+  std::vector<float> whole_gelu(n), whole_cap = logits;
+  gelu_tanh_mul(gate.data(), up.data(), n, whole_gelu.data());
+  softcap_inplace(whole_cap.data(), n, 30.0f);
+  for (int64_t begin = 0; begin < n; begin += 3) {
+    for (int64_t end = begin + 1; end <= n; end += 5) {
+      std::vector<float> part(end - begin), cap(logits.begin() + begin, logits.begin() + end);
+      gelu_tanh_mul(gate.data() + begin, up.data() + begin, end - begin, part.data());
+      softcap_inplace(cap.data(), end - begin, 30.0f);
+      for (int64_t i = begin; i < end; ++i) {
+        ASSERT_EQ(part[i - begin], whole_gelu[i]) << "gelu element " << i << " in [" << begin << ", " << end << ")";
+        ASSERT_EQ(cap[i - begin], whole_cap[i]) << "softcap element " << i << " in [" << begin << ", " << end << ")";
+      }
+    }
+  }
+}
+
 TEST_P(OpsPathTest, KvStoreDotAxpyForEveryType) {
   for (KvType type : {KvType::F32, KvType::F16, KvType::BF16}) {
     for (int64_t n : {1, 7, 17, 256, 512}) {
