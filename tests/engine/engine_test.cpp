@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "gemma4/engine.h"
@@ -177,14 +178,26 @@ TEST(Engine, CancellingDuringALongPrefillStopsWithinAStep) {
   auto options = tiny_options(2);
   options.step_tokens = 8;  // a 240-token prompt takes more than 30 steps
   auto engine = Engine::open(testing::tiny_a_dir(), options);
+  // The engine's thread waits inside a first one-token request's callback until both requests
+  // below are queued, so they start in the same step however this thread is scheduled (without it
+  // a descheduled test thread let the long prefill finish alone first).
+  std::promise<void> both_queued;
+  std::shared_future<void> released = both_queued.get_future().share();
+  auto gate = engine->submit(sampled(prompt_of(2, 6), 1, 1), [released](const TokenEvent& e) {
+    if (e.token >= 0) released.wait();
+    return true;
+  });
   auto long_prompt = engine->submit(sampled(prompt_of(240, 4), 10, 1));
   // A short request decoding beside it cancels the long one at its third token, i.e. a few steps
-  // into the long prefill, from the engine's own thread (deterministic on any machine).
-  int seen = 0;
-  RequestResult beside = engine->generate(sampled(prompt_of(2, 5), 6, 1), [&](const TokenEvent& e) {
+  // into the long prefill, from the engine's own thread.
+  std::atomic<int> seen{0};
+  auto beside_handle = engine->submit(sampled(prompt_of(2, 5), 6, 1), [&](const TokenEvent& e) {
     if (e.token >= 0 && ++seen == 3) long_prompt->cancel();
     return true;
   });
+  both_queued.set_value();
+  EXPECT_EQ(gate->wait().completion_tokens, 1);
+  RequestResult beside = beside_handle->wait();
   RequestResult r = long_prompt->wait();
   EXPECT_EQ(r.finish, FinishReason::Cancelled);
   EXPECT_EQ(r.completion_tokens, 0);
