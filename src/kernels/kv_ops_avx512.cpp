@@ -53,17 +53,14 @@ inline float hsum16(__m512 v) {
   return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
 }
 
-// Two 16-lane accumulators over 32-element steps, one over a remaining 16, then a scalar tail.
+// One 16-lane accumulator over 16-element steps, then a scalar tail (the grouped form below keeps
+// this order per head and row).
 template <KvType kType>
 float dot_typed(const float* q, const void* k, int64_t n) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  __m512 acc = _mm512_setzero_ps();
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load16(k, kType, i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), load16(k, kType, i + 16), acc1);
-  }
-  for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load16(k, kType, i), acc0);
-  float sum = hsum16(_mm512_add_ps(acc0, acc1));
+  for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load16(k, kType, i), acc);
+  float sum = hsum16(acc);
   for (; i < n; ++i) sum = std::fma(q[i], load1(k, kType, i), sum);
   return sum;
 }
@@ -79,21 +76,35 @@ void axpy_typed(float a, const void* v, int64_t n, float* acc) {
   for (; i < n; ++i) acc[i] = std::fma(a, load1(v, kType, i), acc[i]);
 }
 
-// H query heads against one row at a time, with dot_typed's two accumulators per head (n a
-// multiple of 32).
+// H query heads against two rows per pass, so each load of a query serves both (n a multiple of
+// 16; per head and row the accumulation of dot_typed).
 template <KvType kType, int H>
 void dot_heads_block(const float* q, const uint8_t* const* rows, int64_t len, int64_t n, float* scores) {
-  for (int64_t t = 0; t < len; ++t) {
+  int64_t t = 0;
+  for (; t + 2 <= len; t += 2) {
     __m512 acc0[H], acc1[H];
     for (int h = 0; h < H; ++h) acc0[h] = acc1[h] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 32) {
-      const __m512 k0 = load16(rows[t], kType, i), k1 = load16(rows[t], kType, i + 16);
+    for (int64_t i = 0; i < n; i += 16) {
+      const __m512 k0 = load16(rows[t], kType, i), k1 = load16(rows[t + 1], kType, i);
       for (int h = 0; h < H; ++h) {
-        acc0[h] = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * n + i), k0, acc0[h]);
-        acc1[h] = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * n + i + 16), k1, acc1[h]);
+        const __m512 qh = _mm512_loadu_ps(q + h * n + i);
+        acc0[h] = _mm512_fmadd_ps(qh, k0, acc0[h]);
+        acc1[h] = _mm512_fmadd_ps(qh, k1, acc1[h]);
       }
     }
-    for (int h = 0; h < H; ++h) scores[h * len + t] = hsum16(_mm512_add_ps(acc0[h], acc1[h]));
+    for (int h = 0; h < H; ++h) {
+      scores[h * len + t] = hsum16(acc0[h]);
+      scores[h * len + t + 1] = hsum16(acc1[h]);
+    }
+  }
+  for (; t < len; ++t) {
+    __m512 acc[H];
+    for (int h = 0; h < H; ++h) acc[h] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+      const __m512 k = load16(rows[t], kType, i);
+      for (int h = 0; h < H; ++h) acc[h] = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * n + i), k, acc[h]);
+    }
+    for (int h = 0; h < H; ++h) scores[h * len + t] = hsum16(acc[h]);
   }
 }
 
@@ -116,7 +127,7 @@ template <KvType kType>
 void dot_heads_typed(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, int64_t n,
                      float* scores) {
   int64_t h = 0;
-  if (n % 32 == 0) {
+  if (n % 16 == 0) {
     for (; h + 8 <= heads; h += 8) dot_heads_block<kType, 8>(q + h * n, rows, len, n, scores + h * len);
     for (; h + 4 <= heads; h += 4) dot_heads_block<kType, 4>(q + h * n, rows, len, n, scores + h * len);
   }
