@@ -162,9 +162,27 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, int64_t x_stride, 
   pool.run(chunks.count, [&](int64_t c, int) { run_chunk(p, chunks, c, row_begin, row_end, path); });
 }
 
+namespace {
+
+// Matrices that read one input: up to this many share its quantization and one parallel region.
+constexpr size_t kMaxSharedTargets = 4;
+
+// Quantizes x once (for the first matrix's type and columns; the callers checked the others match)
+// and lays out one problem per target.
+void shared_input_problems(std::span<const MatmulTarget> targets, const float* x, int64_t n, KernelPath path,
+                           MatmulProblem* problems) {
+  const WeightMatrix& first = *targets[0].w;
+  const QuantizedActivations* xq = quantize_input(first, x, n, first.cols, path);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const WeightMatrix& w = *targets[i].w;
+    problems[i] = {&w, x, n, w.cols, targets[i].y, w.rows, xq};
+  }
+}
+
+}  // namespace
+
 void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, int64_t n, ThreadPool& pool) {
-  constexpr size_t kMaxTargets = 4;
-  const bool shareable = !targets.empty() && targets.size() <= kMaxTargets &&
+  const bool shareable = !targets.empty() && targets.size() <= kMaxSharedTargets &&
                          std::all_of(targets.begin(), targets.end(), [&](const MatmulTarget& t) {
                            return t.w->type == targets[0].w->type && t.w->cols == targets[0].w->cols;
                          });
@@ -174,15 +192,12 @@ void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, 
   }
   if (n <= 0) return;
   const KernelPath path = active_kernel_path();
-  const WeightMatrix& first = *targets[0].w;
-  const QuantizedActivations* xq = quantize_input(first, x, n, first.cols, path);
-  MatmulProblem problems[kMaxTargets];
-  RowChunks chunks[kMaxTargets];
+  MatmulProblem problems[kMaxSharedTargets];
+  shared_input_problems(targets, x, n, path, problems);
+  RowChunks chunks[kMaxSharedTargets];
   int64_t total = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
-    const WeightMatrix& w = *targets[i].w;
-    problems[i] = {&w, x, n, w.cols, targets[i].y, w.rows, xq};
-    chunks[i] = split_rows(w, n, 0, w.rows, pool.size());
+    chunks[i] = split_rows(*problems[i].w, n, 0, problems[i].w->rows, pool.size());
     total += chunks[i].count;
   }
   pool.run(total, [&](int64_t c, int) {
@@ -194,18 +209,17 @@ void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, 
 
 void matmul_rows_together(std::span<const MatmulTarget> targets, const float* x, int64_t n, ThreadPool& pool,
                           FunctionRef<void(int64_t row_begin, int64_t row_end)> epilogue) {
-  constexpr size_t kMaxTargets = 4;
-  if (targets.empty() || targets.size() > kMaxTargets)
-    throw Error("matmul_rows_together: " + std::to_string(targets.size()) + " matrices (1 to 4 allowed)");
+  if (targets.empty() || targets.size() > kMaxSharedTargets)
+    throw Error("matmul_rows_together: " + std::to_string(targets.size()) + " matrices (1 to " +
+                std::to_string(kMaxSharedTargets) + " allowed)");
   const WeightMatrix& first = *targets[0].w;
   for (const MatmulTarget& t : targets)
     if (t.w->type != first.type || t.w->rows != first.rows || t.w->cols != first.cols)
       throw Error("matmul_rows_together: the matrices differ in type or shape");
   if (n <= 0) return;
   const KernelPath path = active_kernel_path();
-  const QuantizedActivations* xq = quantize_input(first, x, n, first.cols, path);
-  MatmulProblem problems[kMaxTargets];
-  for (size_t i = 0; i < targets.size(); ++i) problems[i] = {targets[i].w, x, n, first.cols, targets[i].y, first.rows, xq};
+  MatmulProblem problems[kMaxSharedTargets];
+  shared_input_problems(targets, x, n, path, problems);
   // As many chunks as separate matmuls would make: a chunk carries the rows of every matrix.
   const int chunk_threads = pool.size() == 1 ? 1 : pool.size() * static_cast<int>(targets.size());
   const RowChunks chunks = split_rows(first, n, 0, first.rows, chunk_threads);
