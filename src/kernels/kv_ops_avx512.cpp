@@ -76,36 +76,31 @@ void axpy_typed(float a, const void* v, int64_t n, float* acc) {
   for (; i < n; ++i) acc[i] = std::fma(a, load1(v, kType, i), acc[i]);
 }
 
-// H query heads against two rows per pass, so each load of a query serves both (n a multiple of
-// 16; per head and row the accumulation of dot_typed).
+// H query heads against K rows at once (rows[0..K)), so each load of a query serves all K; per
+// head and row the accumulation of dot_typed (n a multiple of 16).
+template <KvType kType, int H, int K>
+void dot_heads_rows(const float* q, const uint8_t* const* rows, int64_t n, float* scores, int64_t len) {
+  __m512 acc[K][H];
+  for (int r = 0; r < K; ++r)
+    for (int h = 0; h < H; ++h) acc[r][h] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    __m512 k[K];
+    for (int r = 0; r < K; ++r) k[r] = load16(rows[r], kType, i);
+    for (int h = 0; h < H; ++h) {
+      const __m512 qh = _mm512_loadu_ps(q + h * n + i);
+      for (int r = 0; r < K; ++r) acc[r][h] = _mm512_fmadd_ps(qh, k[r], acc[r][h]);
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int r = 0; r < K; ++r) scores[h * len + r] = hsum16(acc[r][h]);
+}
+
+// Rows in pairs (H = 8: 16 accumulators), an odd last one alone.
 template <KvType kType, int H>
 void dot_heads_block(const float* q, const uint8_t* const* rows, int64_t len, int64_t n, float* scores) {
   int64_t t = 0;
-  for (; t + 2 <= len; t += 2) {
-    __m512 acc0[H], acc1[H];
-    for (int h = 0; h < H; ++h) acc0[h] = acc1[h] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16) {
-      const __m512 k0 = load16(rows[t], kType, i), k1 = load16(rows[t + 1], kType, i);
-      for (int h = 0; h < H; ++h) {
-        const __m512 qh = _mm512_loadu_ps(q + h * n + i);
-        acc0[h] = _mm512_fmadd_ps(qh, k0, acc0[h]);
-        acc1[h] = _mm512_fmadd_ps(qh, k1, acc1[h]);
-      }
-    }
-    for (int h = 0; h < H; ++h) {
-      scores[h * len + t] = hsum16(acc0[h]);
-      scores[h * len + t + 1] = hsum16(acc1[h]);
-    }
-  }
-  for (; t < len; ++t) {
-    __m512 acc[H];
-    for (int h = 0; h < H; ++h) acc[h] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16) {
-      const __m512 k = load16(rows[t], kType, i);
-      for (int h = 0; h < H; ++h) acc[h] = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * n + i), k, acc[h]);
-    }
-    for (int h = 0; h < H; ++h) scores[h * len + t] = hsum16(acc[h]);
-  }
+  for (; t + 2 <= len; t += 2) dot_heads_rows<kType, H, 2>(q, rows + t, n, scores + t, len);
+  if (t < len) dot_heads_rows<kType, H, 1>(q, rows + t, n, scores + t, len);
 }
 
 // Sixteen output columns of H heads stay in registers while the rows stream past (n a multiple of 16).
