@@ -3,7 +3,7 @@
 # on gemma4's serving engine (`gemma4 batch`) and on llama.cpp serving N sequences of one context
 # (../shared/peer-llamacpp/batch.mjs), each against its own single-request run, same machine,
 # same threads, same time window. Wall time includes prefill in both. The last column is gemma4's
-# single-stream decode speed (`gemma4 bench`, decode only) for the issue's "aggregate vs one decode".
+# single-stream decode speed (`gemma4 bench`, decode only), to compare the aggregate with one decode stream.
 #
 #   bash bench/peer/compare_batch.sh MODELS_DIR [THREADS] [N] [P] [G]
 #
