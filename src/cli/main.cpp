@@ -5,12 +5,13 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/version_text.h"
 #include "gemma4/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"gemma4: inference engine for Google's Gemma 4 E2B text model"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "gemma4 0.1.0");
+  app.set_version_flag("--version", gemma4::cli::version_text, "Print the version, git commit and supported kernel paths");
 
   gemma4::cli::add_logits_command(app);
   gemma4::cli::add_run_command(app);
