@@ -129,6 +129,8 @@ void run_chunk(const MatmulProblem& p, const RowChunks& chunks, int64_t c, int64
   if (b >= e) return;
   if (path == KernelPath::Avx2) {
     matmul_rows_avx2(p, b, e);
+  } else if (is_arm_path(path)) {
+    matmul_rows_arm(p, b, e, path);
   } else {
     matmul_rows_portable(p, b, e);
   }

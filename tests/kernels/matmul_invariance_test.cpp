@@ -30,8 +30,8 @@ struct PathChoice {
   KernelPath path;
   bool vnni;
   std::string name() const {
-    if (path == KernelPath::Portable) return "portable";
-    return vnni ? "avx512-vnni" : "avx2";
+    if (path == KernelPath::Avx2 && vnni) return "avx512-vnni";
+    return std::string(kernel_path_name(path));
   }
 };
 
@@ -41,6 +41,8 @@ std::vector<PathChoice> available_paths() {
     out.push_back({KernelPath::Avx2, false});
     if (vnni_supported()) out.push_back({KernelPath::Avx2, true});
   }
+  for (KernelPath p : {KernelPath::Neon, KernelPath::Dotprod, KernelPath::I8mm})
+    if (kernel_path_supported(p)) out.push_back({p, false});
   return out;
 }
 
