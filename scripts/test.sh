@@ -13,6 +13,7 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(pwd)}"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+bash scripts/test_arm.sh
 
 if [ "${1:-}" != "--no-sanitize" ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGEMMA4_SANITIZE=ON -DGEMMA4_BUILD_BENCH=OFF
