@@ -25,8 +25,9 @@ namespace {
 #include "kernels/panel_driver.h"
 #include "kernels/panel_epilogue_neon.h"
 
-// Tokens per tile: 4 int32 sums + 4 float accumulators per token, 4 weight registers.
-constexpr int kDotprodTokens = 3;
+// Tokens per tile: 4 int32 sums + 4 float accumulators per token and 4 weight registers (with 3
+// tokens GCC 12 spills to the stack).
+constexpr int kDotprodTokens = 2;
 
 inline int8x16_t broadcast4(const int8_t* a) {
   int32_t v;

@@ -26,8 +26,9 @@ namespace {
 #include "kernels/panel_driver.h"
 #include "kernels/panel_epilogue_neon.h"
 
-// Tokens per tile (an even count; an odd remainder pairs its last token with zeros).
-constexpr int kI8mmTokens = 4;
+// Tokens per tile: one pair (8 sums, 8 float accumulators, 8 weight row pairs; 4 tokens spill).
+// An odd remainder pairs its last token with zeros.
+constexpr int kI8mmTokens = 2;
 
 // Row pairs of two groups: pairs[2q] = rows 4q, 4q + 1, pairs[2q + 1] = rows 4q + 2, 4q + 3, each
 // row with group g0's four elements then g1's.
