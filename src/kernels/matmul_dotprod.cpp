@@ -1,9 +1,10 @@
 // AArch64 quantized matmul kernels, dot-product tier (Armv8.2 sdot: Cortex-A76/Pi 5, phones,
 // Neoverse N1). A 16-byte register of a panel group (rows 4q..4q+3, four bytes each) is the sdot
 // operand as stored: lane i of the result gains row 4q + i's four-element dot with the token's
-// four activation bytes, broadcast to every lane. The stored unsigned weights are made signed
-// first (Q8_0: q + 128 → q; Q4_0: q − 8), so after a block lane i holds the exact block dot of
-// quant_panels.h and the float steps are the portable path's: same bits.
+// four activation bytes, broadcast to every lane. Q8_0's stored q + 128 is made signed again
+// first; Q4_0's nibbles enter as they are, with the sums started from −8 · Σa. After a block lane
+// i holds the exact block dot of quant_panels.h and the float steps are the portable path's: same
+// bits.
 // Compiled for +dotprod function by function (the pragma below); chosen at run time only when
 // AT_HWCAP has ASIMDDP.
 #include <algorithm>
@@ -60,7 +61,10 @@ struct Q8Tile {
   }
 };
 
-// Q4_0: a group's low nibbles are elements 4k..4k+3, its high nibbles 16 + 4k..16 + 4k + 3.
+// Q4_0: a group's low nibbles are elements 4k..4k+3, its high nibbles 16 + 4k..16 + 4k + 3. The
+// nibbles (0..15) are valid signed bytes as they are, so sdot takes them unshifted and each block's
+// sums start from the activation's −8 · Σa (QuantizedActivations::block_bias): Σ(q − 8)·a exactly,
+// without a subtraction per weight register.
 template <int T>
 struct Q4Tile {
   static void run(const PanelTask& task, int64_t t, bool) {
@@ -70,13 +74,14 @@ struct Q4Tile {
     for (int64_t b = 0; b < task.blocks; ++b) {
       const uint8_t* q = block_quants(task, WeightType::Q4_0, b);
       int32x4_t dots[T][4];
-      for (auto& d : dots) zero(d);
+      for (int j = 0; j < T; ++j)
+        for (auto& d : dots[j]) d = vdupq_n_s32(xq.row_block_bias(t + j)[b]);
       for (int k = 0; k < 4; ++k) {
         int8x16_t lo[4], hi[4];
         for (int r = 0; r < 4; ++r) {
           const uint8x16_t bytes = vld1q_u8(q + 64 * k + 16 * r);
-          lo[r] = q4_low_signed(bytes);
-          hi[r] = q4_high_signed(bytes);
+          lo[r] = vreinterpretq_s8_u8(vandq_u8(bytes, vdupq_n_u8(0x0f)));
+          hi[r] = vreinterpretq_s8_u8(vshrq_n_u8(bytes, 4));
         }
         for (int j = 0; j < T; ++j) {
           const int8_t* a = xq.row_quants(t + j) + b * 32 + 4 * k;
