@@ -10,6 +10,11 @@
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
+#if defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
+
+#include "kernels/matmul_kernels.h"
 
 namespace gemma4 {
 
@@ -28,8 +33,9 @@ bool cpu_has_avx2_fma_f16c() {
 }
 
 // AArch64 Linux reports the extensions in the auxiliary vector (the bit numbers are the kernel's
-// ABI: HWCAP_ASIMDDP = bit 20 of AT_HWCAP, HWCAP2_I8MM = bit 13 of AT_HWCAP2). NEON (ASIMD) is
-// part of every AArch64 CPU.
+// ABI: HWCAP_ASIMDDP = bit 20 of AT_HWCAP, HWCAP2_I8MM = bit 13 of AT_HWCAP2); macOS in sysctl
+// (hw.optional.arm.FEAT_*). NEON (ASIMD) is part of every AArch64 CPU. A tier also needs its
+// kernels in this build (see matmul_dotprod.cpp).
 struct ArmFeatures {
   bool neon = false, dotprod = false, i8mm = false;
 };
@@ -42,7 +48,17 @@ ArmFeatures probe_arm() {
   const unsigned long hwcap = getauxval(AT_HWCAP), hwcap2 = getauxval(AT_HWCAP2);
   f.dotprod = (hwcap & (1ul << 20)) != 0;
   f.i8mm = f.dotprod && (hwcap2 & (1ul << 13)) != 0;
+#elif defined(__APPLE__)
+  const auto flag = [](const char* name) {
+    int value = 0;
+    size_t size = sizeof value;
+    return sysctlbyname(name, &value, &size, nullptr, 0) == 0 && value != 0;
+  };
+  f.dotprod = flag("hw.optional.arm.FEAT_DotProd");
+  f.i8mm = f.dotprod && flag("hw.optional.arm.FEAT_I8MM");
 #endif
+  f.dotprod = f.dotprod && dotprod_kernels_built();
+  f.i8mm = f.i8mm && i8mm_kernels_built();
 #endif
   return f;
 }

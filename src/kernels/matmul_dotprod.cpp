@@ -13,7 +13,15 @@
 #include "kernels/matmul_kernels.h"
 #include "kernels/quant_panels.h"
 
-#if defined(__aarch64__)
+// GCC compiles the intrinsics for the target named by the pragma below; clang ignores that pragma
+// and, up to clang 15, declares these intrinsics only when the whole compilation targets the
+// extension (__ARM_FEATURE_DOTPROD__ below). A clang build for a baseline CPU thus leaves this tier
+// out (dotprod_kernels_built() is false, so the dispatch never picks it).
+#if defined(__aarch64__) && (!defined(__clang__) || defined(__ARM_FEATURE_DOTPROD))
+#define GEMMA4_BUILD_TIER 1
+#endif
+
+#if defined(GEMMA4_BUILD_TIER)
 #include <arm_neon.h>
 
 #pragma GCC push_options
@@ -110,10 +118,15 @@ void quant_panels_dotprod(const MatmulProblem& p, int64_t r0, int64_t r1) {
 
 #pragma GCC pop_options
 
+namespace gemma4 {
+bool dotprod_kernels_built() { return true; }
+}  // namespace gemma4
+
 #else
 
 namespace gemma4 {
 void quant_panels_dotprod(const MatmulProblem& p, int64_t r0, int64_t r1) { matmul_rows_portable(p, r0, r1); }
+bool dotprod_kernels_built() { return false; }
 }  // namespace gemma4
 
 #endif

@@ -47,6 +47,9 @@ void matmul_rows_arm(const MatmulProblem& p, int64_t r0, int64_t r1, KernelPath 
 void quant_panels_neon(const MatmulProblem& p, int64_t r0, int64_t r1);
 void quant_panels_dotprod(const MatmulProblem& p, int64_t r0, int64_t r1);
 void quant_panels_i8mm(const MatmulProblem& p, int64_t r0, int64_t r1);
+// Whether this build holds those two tiers (a clang build for a baseline CPU cannot compile them).
+bool dotprod_kernels_built();
+bool i8mm_kernels_built();
 // Whether the VNNI kernels are in use: the CPU has AVX512VL + AVX512VNNI and neither
 // GEMMA4_KERNELS=avx2 nor set_vnni_enabled(false) turned them off.
 bool vnni_supported();
