@@ -42,7 +42,7 @@ void quant_panels_avx2(const MatmulProblem& p, int64_t r0, int64_t r1);
 void quant_panels_vnni(const MatmulProblem& p, int64_t r0, int64_t r1);
 // The AArch64 tiers (matmul_neon.cpp, matmul_dotprod.cpp, matmul_i8mm.cpp): `path` is Neon,
 // Dotprod or I8mm and supported. The quantized kernels compute the arithmetic of quant_panels.h
-// (the portable path's bits); float weights take the portable kernels.
+// (the portable path's bits); float weights take the NEON float kernels of matmul_neon.cpp.
 void matmul_rows_arm(const MatmulProblem& p, int64_t r0, int64_t r1, KernelPath path);
 void quant_panels_neon(const MatmulProblem& p, int64_t r0, int64_t r1);
 void quant_panels_dotprod(const MatmulProblem& p, int64_t r0, int64_t r1);

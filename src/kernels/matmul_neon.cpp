@@ -4,10 +4,12 @@
 // Without dot-product instructions a block dot is built from widening multiplies (smull: int8 ×
 // int8 → int16, exact) and pairwise widening adds into int32 (sadalp), so every block sum is the
 // exact integer of quant_panels.h and the float steps are the portable path's: same bits.
+// Float weight rows (f32, bf16, f16) have their NEON kernel here too, shared by every tier.
 #include <algorithm>
 #include <cstring>
 
 #include "kernels/matmul_kernels.h"
+#include "kernels/numeric.h"
 #include "kernels/quant_panels.h"
 
 #if defined(__aarch64__)
@@ -112,6 +114,74 @@ struct Q4Tile {
   }
 };
 
+// ---- float weights (f32, bf16, f16 rows) ------------------------------------------------------
+// One weight row against T tokens: eight decoded weights serve the T tokens. Each output has the
+// same arithmetic whatever T is (two float32x4 accumulators over the columns in steps of eight,
+// one fixed reduction, then the tail in order), so a row's result does not depend on the batch.
+
+struct LoadF32 {
+  static float32x4_t load4(const void* base, int64_t i) { return vld1q_f32(static_cast<const float*>(base) + i); }
+  static float load1(const void* base, int64_t i) { return static_cast<const float*>(base)[i]; }
+  static constexpr int64_t kBytes = 4;
+};
+struct LoadBF16 {
+  static float32x4_t load4(const void* base, int64_t i) {
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(static_cast<const uint16_t*>(base) + i), 16));
+  }
+  static float load1(const void* base, int64_t i) { return bf16_to_f32(static_cast<const uint16_t*>(base)[i]); }
+  static constexpr int64_t kBytes = 2;
+};
+struct LoadF16 {
+  static float32x4_t load4(const void* base, int64_t i) {
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(static_cast<const uint16_t*>(base) + i)));
+  }
+  static float load1(const void* base, int64_t i) { return f16_to_f32(static_cast<const uint16_t*>(base)[i]); }
+  static constexpr int64_t kBytes = 2;
+};
+
+template <class Load, int T>
+void float_row_tokens(const MatmulProblem& p, int64_t r, int64_t t) {
+  const int64_t cols = p.w->cols;
+  const void* wrow = static_cast<const char*>(p.w->data) + r * cols * Load::kBytes;
+  float32x4_t acc[T][2];
+  for (auto& a : acc) a[0] = a[1] = vdupq_n_f32(0.0f);
+  int64_t c = 0;
+  for (; c + 8 <= cols; c += 8) {
+    const float32x4_t w0 = Load::load4(wrow, c), w1 = Load::load4(wrow, c + 4);
+    for (int j = 0; j < T; ++j) {
+      const float* x = p.x + (t + j) * p.x_stride + c;
+      acc[j][0] = vfmaq_f32(acc[j][0], w0, vld1q_f32(x));
+      acc[j][1] = vfmaq_f32(acc[j][1], w1, vld1q_f32(x + 4));
+    }
+  }
+  for (int j = 0; j < T; ++j) {
+    const float* x = p.x + (t + j) * p.x_stride;
+    float sum = vaddvq_f32(vaddq_f32(acc[j][0], acc[j][1]));
+    for (int64_t k = c; k < cols; ++k) sum += Load::load1(wrow, k) * x[k];
+    p.y[(t + j) * p.y_stride + r] = sum;
+  }
+}
+
+constexpr int kFloatTokens = 4;
+constexpr int64_t kFloatTokenChunk = 64;  // activation rows kept hot while the weight rows stream
+
+template <class Load>
+void float_rows(const MatmulProblem& p, int64_t r0, int64_t r1) {
+  for (int64_t t0 = 0; t0 < p.n; t0 += kFloatTokenChunk) {
+    const int64_t t1 = std::min(p.n, t0 + kFloatTokenChunk);
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t t = t0;
+      for (; t + kFloatTokens <= t1; t += kFloatTokens) float_row_tokens<Load, kFloatTokens>(p, r, t);
+      switch (t1 - t) {
+        case 3: float_row_tokens<Load, 3>(p, r, t); break;
+        case 2: float_row_tokens<Load, 2>(p, r, t); break;
+        case 1: float_row_tokens<Load, 1>(p, r, t); break;
+        default: break;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void quant_panels_neon(const MatmulProblem& p, int64_t r0, int64_t r1) {
@@ -123,7 +193,12 @@ void quant_panels_neon(const MatmulProblem& p, int64_t r0, int64_t r1) {
 }
 
 void matmul_rows_arm(const MatmulProblem& p, int64_t r0, int64_t r1, KernelPath path) {
-  if (!is_quantized(p.w->type)) return matmul_rows_portable(p, r0, r1);
+  switch (p.w->type) {
+    case WeightType::F32: return float_rows<LoadF32>(p, r0, r1);
+    case WeightType::BF16: return float_rows<LoadBF16>(p, r0, r1);
+    case WeightType::F16: return float_rows<LoadF16>(p, r0, r1);
+    default: break;
+  }
   switch (path) {
     case KernelPath::I8mm: return quant_panels_i8mm(p, r0, r1);
     case KernelPath::Dotprod: return quant_panels_dotprod(p, r0, r1);
