@@ -9,6 +9,7 @@ packages=(
   python3 python3-numpy
   clang libclang-rt-14-dev
   nginx python3-yaml
+  g++-aarch64-linux-gnu qemu-user googletest
 )
 # node >= 18 and npm run the server's end-to-end tests (Debian's when the machine has none).
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -15,6 +15,7 @@ cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 bash scripts/test_install.sh
 bash scripts/test_deploy.sh
+bash scripts/test_arm.sh
 
 if [ "${1:-}" != "--no-sanitize" ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGEMMA4_SANITIZE=ON -DGEMMA4_BUILD_BENCH=OFF

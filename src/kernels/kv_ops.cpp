@@ -55,6 +55,7 @@ void kv_store(const float* src, int64_t n, KvType type, void* dst) {
 float kv_dot(const float* q, const void* k, KvType type, int64_t n) {
   if (active_kernel_path() == KernelPath::Avx2)
     return vnni_supported() ? kv_dot_avx512(q, k, type, n) : kv_dot_avx2(q, k, type, n);
+  if (is_arm_path(active_kernel_path())) return kv_dot_neon(q, k, type, n);
   float acc = 0.0f;
   for (int64_t i = 0; i < n; ++i) acc += q[i] * load(k, type, i);
   return acc;
@@ -63,6 +64,7 @@ float kv_dot(const float* q, const void* k, KvType type, int64_t n) {
 void kv_axpy(float a, const void* v, KvType type, int64_t n, float* acc) {
   if (active_kernel_path() == KernelPath::Avx2)
     return vnni_supported() ? kv_axpy_avx512(a, v, type, n, acc) : kv_axpy_avx2(a, v, type, n, acc);
+  if (is_arm_path(active_kernel_path())) return kv_axpy_neon(a, v, type, n, acc);
   for (int64_t i = 0; i < n; ++i) acc[i] += a * load(v, type, i);
 }
 
@@ -72,6 +74,7 @@ void kv_dot_heads(const float* q, int64_t heads, const uint8_t* const* rows, int
     if (vnni_supported()) return kv_dot_heads_avx512(q, heads, rows, len, type, n, scores);
     return kv_dot_heads_avx2(q, heads, rows, len, type, n, scores);
   }
+  if (is_arm_path(active_kernel_path())) return kv_dot_heads_neon(q, heads, rows, len, type, n, scores);
   for (int64_t t = 0; t < len; ++t)
     for (int64_t h = 0; h < heads; ++h) scores[h * len + t] = kv_dot(q + h * n, rows[t], type, n);
 }
@@ -82,6 +85,8 @@ void kv_axpy_heads(const float* weights, int64_t heads, const uint8_t* const* ro
     if (vnni_supported()) return kv_axpy_heads_avx512(weights, heads, rows, len, type, n, out, out_stride);
     return kv_axpy_heads_avx2(weights, heads, rows, len, type, n, out, out_stride);
   }
+  if (is_arm_path(active_kernel_path()))
+    return kv_axpy_heads_neon(weights, heads, rows, len, type, n, out, out_stride);
   for (int64_t t = 0; t < len; ++t)
     for (int64_t h = 0; h < heads; ++h) kv_axpy(weights[h * len + t], rows[t], type, n, out + h * out_stride);
 }

@@ -129,6 +129,8 @@ void run_chunk(const MatmulProblem& p, const RowChunks& chunks, int64_t c, int64
   if (b >= e) return;
   if (path == KernelPath::Avx2) {
     matmul_rows_avx2(p, b, e);
+  } else if (is_arm_path(path)) {
+    matmul_rows_arm(p, b, e, path);
   } else {
     matmul_rows_portable(p, b, e);
   }
@@ -140,6 +142,9 @@ const QuantizedActivations* quantize_input(const WeightMatrix& w, const float* x
   QuantizedActivations& xq = activation_scratch();
   if (path == KernelPath::Avx2) {
     quantize_activations_avx2(x, n, x_stride, w.cols, panel_weight_offset(w.type), xq);
+  } else if (path == KernelPath::Dotprod && w.type == WeightType::Q4_0) {
+    // The dotprod q4_0 kernel multiplies the unsigned nibbles and starts from −8 · Σa.
+    quantize_activations_portable(x, n, x_stride, w.cols, panel_weight_offset(w.type), xq);
   } else {
     quantize_activations_portable(x, n, x_stride, w.cols, 0, xq);
   }

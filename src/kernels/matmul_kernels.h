@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu_dispatch.h"
 #include "kernels/quant.h"
 #include "kernels/weight_matrix.h"
 
@@ -39,6 +40,16 @@ constexpr int64_t kMatmulRowTile = 4;
 // touches are computed but not written.
 void quant_panels_avx2(const MatmulProblem& p, int64_t r0, int64_t r1);
 void quant_panels_vnni(const MatmulProblem& p, int64_t r0, int64_t r1);
+// The AArch64 tiers (matmul_neon.cpp, matmul_dotprod.cpp, matmul_i8mm.cpp): `path` is Neon,
+// Dotprod or I8mm and supported. The quantized kernels compute the arithmetic of quant_panels.h
+// (the portable path's bits); float weights take the NEON float kernels of matmul_neon.cpp.
+void matmul_rows_arm(const MatmulProblem& p, int64_t r0, int64_t r1, KernelPath path);
+void quant_panels_neon(const MatmulProblem& p, int64_t r0, int64_t r1);
+void quant_panels_dotprod(const MatmulProblem& p, int64_t r0, int64_t r1);
+void quant_panels_i8mm(const MatmulProblem& p, int64_t r0, int64_t r1);
+// Whether this build holds those two tiers (a clang build for a baseline CPU cannot compile them).
+bool dotprod_kernels_built();
+bool i8mm_kernels_built();
 // Whether the VNNI kernels are in use: the CPU has AVX512VL + AVX512VNNI and neither
 // GEMMA4_KERNELS=avx2 nor set_vnni_enabled(false) turned them off.
 bool vnni_supported();

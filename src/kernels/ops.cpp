@@ -10,6 +10,7 @@ namespace gemma4 {
 namespace {
 
 bool use_avx2() { return active_kernel_path() == KernelPath::Avx2; }
+bool use_neon() { return is_arm_path(active_kernel_path()); }
 
 inline float gelu_tanh(float v) {
   const float k = 0.7978845608028654f;  // sqrt(2/pi)
@@ -26,11 +27,13 @@ double sum_squares_portable(const float* x, int64_t n) {
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
   if (n <= 0) return;
-  const bool simd = use_avx2();
-  const double ss = simd ? sum_squares_avx2(x, n) : sum_squares_portable(x, n);
+  const bool simd = use_avx2(), neon = use_neon();
+  const double ss = simd ? sum_squares_avx2(x, n) : neon ? sum_squares_neon(x, n) : sum_squares_portable(x, n);
   const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
   if (simd) {
     scale_by_weights_avx2(x, w, inv, n, out);
+  } else if (neon) {
+    scale_by_weights_neon(x, w, inv, n, out);
   } else if (w) {
     for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * w[i];
   } else {
@@ -41,6 +44,7 @@ void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) 
 void apply_rope(float* x, int64_t head_dim, int64_t rotated_pairs, const float* cos,
                 const float* sin) {
   if (use_avx2()) return apply_rope_avx2(x, head_dim, rotated_pairs, cos, sin);
+  if (use_neon()) return apply_rope_neon(x, head_dim, rotated_pairs, cos, sin);
   int64_t half = head_dim / 2;
   for (int64_t i = 0; i < rotated_pairs; ++i) {
     float a = x[i], b = x[i + half];
@@ -77,16 +81,19 @@ void softmax_inplace(float* x, int64_t n, float* max_out, float* sum_out) {
 
 void add_inplace(float* y, const float* x, int64_t n) {
   if (use_avx2()) return add_avx2(y, x, n);
+  if (use_neon()) return add_neon(y, x, n);
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
 void scale_inplace(float* y, float s, int64_t n) {
   if (use_avx2()) return scale_avx2(y, s, n);
+  if (use_neon()) return scale_neon(y, s, n);
   for (int64_t i = 0; i < n; ++i) y[i] *= s;
 }
 
 void mul_inplace(float* y, const float* x, int64_t n) {
   if (use_avx2()) return mul_avx2(y, x, n);
+  if (use_neon()) return mul_neon(y, x, n);
   for (int64_t i = 0; i < n; ++i) y[i] *= x[i];
 }
 
@@ -97,6 +104,7 @@ void softcap_inplace(float* x, int64_t n, float cap) {
 
 float dot_f32(const float* a, const float* b, int64_t n) {
   if (use_avx2()) return dot_f32_avx2(a, b, n);
+  if (use_neon()) return dot_f32_neon(a, b, n);
   float acc = 0.0f;
   for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
   return acc;

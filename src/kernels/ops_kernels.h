@@ -36,4 +36,19 @@ void kv_dot_heads_avx512(const float* q, int64_t heads, const uint8_t* const* ro
 void kv_axpy_heads_avx512(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
                           int64_t n, float* out, int64_t out_stride);
 
+// NEON forms (ops_neon.cpp, kv_ops_neon.cpp), taken on every AArch64 path (is_arm_path).
+double sum_squares_neon(const float* x, int64_t n);
+void scale_by_weights_neon(const float* x, const float* w, float inv, int64_t n, float* out);
+void apply_rope_neon(float* x, int64_t head_dim, int64_t rotated_pairs, const float* cos, const float* sin);
+void add_neon(float* y, const float* x, int64_t n);
+void scale_neon(float* y, float s, int64_t n);
+void mul_neon(float* y, const float* x, int64_t n);
+float dot_f32_neon(const float* a, const float* b, int64_t n);
+float kv_dot_neon(const float* q, const void* k, KvType type, int64_t n);
+void kv_axpy_neon(float a, const void* v, KvType type, int64_t n, float* acc);
+void kv_dot_heads_neon(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                       int64_t n, float* scores);
+void kv_axpy_heads_neon(const float* weights, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,
+                        int64_t n, float* out, int64_t out_stride);
+
 }  // namespace gemma4

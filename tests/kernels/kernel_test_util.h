@@ -18,6 +18,14 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0
   return v;
 }
 
+// The supported SIMD paths of this CPU (x86-64: AVX2; AArch64: NEON, dotprod, i8mm as present).
+inline std::vector<KernelPath> simd_kernel_paths() {
+  std::vector<KernelPath> out;
+  for (KernelPath p : kAllKernelPaths)
+    if (p != KernelPath::Portable && kernel_path_supported(p)) out.push_back(p);
+  return out;
+}
+
 // Runs the enclosed code on one kernel path and restores the previous one.
 class ScopedKernelPath {
  public:

@@ -108,14 +108,15 @@ TEST_P(MatmulTest, PortablePathMatchesReference) {
     for (int64_t cols : {96, 160}) check_matmul(GetParam(), {37, cols, n}, KernelPath::Portable, 2);
 }
 
-TEST_P(MatmulTest, Avx2PathMatchesReference) {
-  GEMMA4_REQUIRE_AVX2();
-  for (int64_t n : {1, 2, 3, 17, 64, 70})
-    for (int64_t cols : {32, 96, 160}) check_matmul(GetParam(), {37, cols, n}, KernelPath::Avx2, 2);
+TEST_P(MatmulTest, SimdPathsMatchReference) {
+  for (KernelPath path : testing::simd_kernel_paths())
+    for (int64_t n : {1, 2, 3, 4, 5, 17, 64, 70})
+      for (int64_t cols : {32, 96, 160}) check_matmul(GetParam(), {37, cols, n}, path, 2);
 }
 
-TEST_P(MatmulTest, Avx2AgreesWithPortable) {
-  GEMMA4_REQUIRE_AVX2();
+TEST_P(MatmulTest, SimdPathsAgreeWithPortable) {
+  for (KernelPath path : testing::simd_kernel_paths()) {
+  SCOPED_TRACE(std::string(kernel_path_name(path)));
   const Shape s{29, 256, 5};
   const auto src = random_floats(s.rows * s.cols, 3);
   const auto x = random_floats(s.n * s.cols, 4, -3.0f, 3.0f);
@@ -127,7 +128,7 @@ TEST_P(MatmulTest, Avx2AgreesWithPortable) {
     matmul(w, x.data(), s.n, y_portable.data(), pool);
   }
   {
-    ScopedKernelPath p(KernelPath::Avx2);
+    ScopedKernelPath p(path);
     matmul(w, x.data(), s.n, y_avx2.data(), pool);
   }
   for (size_t i = 0; i < y_avx2.size(); ++i) {
@@ -135,10 +136,11 @@ TEST_P(MatmulTest, Avx2AgreesWithPortable) {
     // is ~ sqrt(cols) times a term, larger than the rounding of a 256-term sum).
     ASSERT_NEAR(y_avx2[i], y_portable[i], 1e-5 * (std::fabs(y_portable[i]) + 1.0f)) << i;
   }
+  }
 }
 
 TEST_P(MatmulTest, RowSubRangesOnly) {
-  for (KernelPath path : {KernelPath::Portable, KernelPath::Avx2}) {
+  for (KernelPath path : kAllKernelPaths) {
     if (!kernel_path_supported(path)) continue;
     check_matmul(GetParam(), {37, 64, 3}, path, 3, 5, 22);
     check_matmul(GetParam(), {37, 64, 1}, path, 2, 36, 37);
@@ -147,7 +149,7 @@ TEST_P(MatmulTest, RowSubRangesOnly) {
 }
 
 TEST_P(MatmulTest, ThreadCountsGiveSameResult) {
-  for (KernelPath path : {KernelPath::Portable, KernelPath::Avx2}) {
+  for (KernelPath path : kAllKernelPaths) {
     if (!kernel_path_supported(path)) continue;
     ScopedKernelPath scoped(path);
     const Shape s{301, 128, 3};
@@ -172,7 +174,7 @@ TEST_P(MatmulTest, ThreadCountsGiveSameResult) {
 // Rows computed together: the y_i of separate matmul() calls, bit for bit, and every row handed to
 // the epilogue exactly once, after its rows of every matrix were written.
 TEST_P(MatmulTest, RowsTogetherEqualSeparateMatmulsAndCoverEveryRowOnce) {
-  for (KernelPath path : {KernelPath::Portable, KernelPath::Avx2}) {
+  for (KernelPath path : kAllKernelPaths) {
     if (!kernel_path_supported(path)) continue;
     ScopedKernelPath scoped(path);
     for (int threads : {1, 3}) {
@@ -211,7 +213,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTest, ::testing::ValuesIn(kAllTypes),
 
 TEST(MatmulFloatTest, ColumnsNotAMultipleOfTheVectorWidth) {
   for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::F16}) {
-    for (KernelPath path : {KernelPath::Portable, KernelPath::Avx2}) {
+    for (KernelPath path : kAllKernelPaths) {
       if (!kernel_path_supported(path)) continue;
       check_matmul(t, {13, 45, 4}, path, 2);
       check_matmul(t, {6, 7, 1}, path, 1);

@@ -27,12 +27,15 @@ double gelu_reference(double v) {
 
 // The kernel tiers: portable, AVX2, and the AVX2 path's AVX-512 forms (taken where the VNNI
 // matmuls run).
-enum class Tier { Portable, Avx2, Avx512 };
+// AArch64: the NEON forms, which every AArch64 path takes.
+enum class Tier { Portable, Avx2, Avx512, Neon };
 
 class OpsPathTest : public ::testing::TestWithParam<Tier> {
  protected:
   void SetUp() override {
-    const KernelPath path = GetParam() == Tier::Portable ? KernelPath::Portable : KernelPath::Avx2;
+    const KernelPath path = GetParam() == Tier::Portable ? KernelPath::Portable
+                            : GetParam() == Tier::Neon   ? KernelPath::Neon
+                                                         : KernelPath::Avx2;
     if (!kernel_path_supported(path)) GTEST_SKIP() << "path not supported on this CPU";
     scoped_ = std::make_unique<ScopedKernelPath>(path);
     vnni_before_ = set_vnni_enabled(GetParam() == Tier::Avx512);
@@ -263,14 +266,17 @@ std::string tier_name(const ::testing::TestParamInfo<Tier>& info) {
     case Tier::Portable: return "portable";
     case Tier::Avx2: return "avx2";
     case Tier::Avx512: return "avx512";
+    case Tier::Neon: return "neon";
   }
   return "?";
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, OpsPathTest, ::testing::Values(Tier::Portable, Tier::Avx2, Tier::Avx512), tier_name);
+INSTANTIATE_TEST_SUITE_P(Paths, OpsPathTest, ::testing::Values(Tier::Portable, Tier::Avx2, Tier::Avx512, Tier::Neon),
+                         tier_name);
 
-TEST(OpsAgreement, Avx2MatchesPortableClosely) {
-  GEMMA4_REQUIRE_AVX2();
+TEST(OpsAgreement, SimdPathsMatchPortableClosely) {
+  for (KernelPath path : testing::simd_kernel_paths()) {
+  SCOPED_TRACE(std::string(kernel_path_name(path)));
   const int64_t n = 1537;
   auto x = random_floats(n, 13, -6.0f, 6.0f), w = random_floats(n, 14);
   std::vector<float> a(n), b(n);
@@ -279,11 +285,30 @@ TEST(OpsAgreement, Avx2MatchesPortableClosely) {
     rms_norm(x.data(), w.data(), n, 1e-6f, a.data());
   }
   {
-    ScopedKernelPath p(KernelPath::Avx2);
+    ScopedKernelPath p(path);
     rms_norm(x.data(), w.data(), n, 1e-6f, b.data());
   }
   // Both sum squares in double; the single float scale may differ in its last bit only.
   for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(a[i], b[i], 2.5e-7 * std::fabs(a[i]) + 1e-30);
+  }
+}
+
+// The NEON RoPE and attention weighted sums do the portable operations element by element.
+TEST(OpsAgreement, NeonRopeAndKvAxpyGivePortableBits) {
+  if (!kernel_path_supported(KernelPath::Neon)) GTEST_SKIP() << "not an AArch64 CPU";
+  const int64_t head_dim = 256, pairs = 64, n = 259;
+  const auto x = random_floats(head_dim, 21), c = random_floats(pairs, 22), s = random_floats(pairs, 23);
+  const auto v = random_floats(n, 24), acc0 = random_floats(n, 25);
+  std::vector<float> rope[2], acc[2];
+  for (int i = 0; i < 2; ++i) {
+    ScopedKernelPath p(i == 0 ? KernelPath::Portable : KernelPath::Neon);
+    rope[i] = x;
+    apply_rope(rope[i].data(), head_dim, pairs, c.data(), s.data());
+    acc[i] = acc0;
+    kv_axpy(0.37f, v.data(), KvType::F32, n, acc[i].data());
+  }
+  EXPECT_EQ(rope[0], rope[1]);
+  EXPECT_EQ(acc[0], acc[1]);
 }
 
 }  // namespace
