@@ -5,7 +5,10 @@ include(CMakePackageConfigHelpers)
 
 set(GEMMA4_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/gemma4)
 
-install(TARGETS gemma4 RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The CLI exists only with GEMMA4_NETWORK (a cross build of the engine alone has none).
+if(TARGET gemma4)
+  install(TARGETS gemma4 RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 
 # Installed as libgemma4.a, imported as gemma4::gemma4; its headers need C++20 (designated
 # initializers, std::span), which the target passes on to its users.
