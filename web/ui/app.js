@@ -161,6 +161,7 @@ export function mountChatApp(root, { backend, storage } = {}) {
         if (chunk.timings) timings = chunk.timings;
         renderRunningSoon();
       }
+      if (controller.signal.aborted) message.stopped = true;  // a backend that ends quietly when stopped
     } catch (e) {
       if (e?.name === 'AbortError' || controller.signal.aborted) message.stopped = true;
       else {

@@ -159,7 +159,7 @@ const INLINE = [
   { re: /\*\*(.+?)\*\*|__(.+?)__/, make: (m, doc) => nested(doc, 'strong', m[1] ?? m[2]) },
   { re: /~~(.+?)~~/, make: (m, doc) => nested(doc, 'del', m[1]) },
   { re: /\*([^*\s](?:[^*]*[^*\s])?)\*|(?<![\w])_([^_\s](?:[^_]*[^_\s])?)_(?![\w])/, make: (m, doc) => nested(doc, 'em', m[1] ?? m[2]) },
-  { re: /\[([^\]]+)\]\(([^)\s]+)\)/, make: (m, doc) => link(doc, m[1], m[2]) },
+  { re: /\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)/, make: (m, doc) => link(doc, m[1], m[2]) },
   { re: /\bhttps?:\/\/[^\s<>()]+[^\s<>().,;:!?'"]/, make: (m, doc) => link(doc, m[0], m[0]) },
 ];
 

@@ -97,6 +97,8 @@ export function createServerBackend({ baseUrl = '', apiKey = '' } = {}) {
           }
           yield chunk;
         }
+        // Cancelling the reader ends the body quietly; the caller must still learn it was stopped.
+        if (signal?.aborted) throw new DOMException('The request was stopped', 'AbortError');
       } catch (e) {
         if (signal?.aborted) throw new DOMException('The request was stopped', 'AbortError');
         throw e instanceof BackendError ? e : networkError(e);
