@@ -39,10 +39,10 @@ async function freePort() {
 }
 
 // Starts `gemma4 serve` on tiny-a and waits for /health to answer 200.
-async function startServer(extra = []) {
+async function startServer(extra = [], { parallel = 2 } = {}) {
   const port = await freePort();
   const args = ['serve', '--model', path.join(DATA, MODEL), '--dtype', 'f32', '--host', '127.0.0.1', '--port', String(port),
-                '--parallel', '2', '--ctx', '4096', '--threads', '1', ...extra];
+                '--parallel', String(parallel), '--ctx', '4096', '--threads', '1', ...extra];
   const proc = spawn(BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
@@ -189,7 +189,7 @@ describe('chat page on gemma4 serve', () => {
   test('a message streams an answer into the page, with the settings in the request', async () => {
     const { page } = tab;
     const bodies = recordRequests(page);
-    await setSettings(page, { systemPrompt: 'You are terse.', temperature: 0.5, topP: 0.9, maxTokens: 400, thinking: true });
+    await setSettings(page, { systemPrompt: 'You are terse.', temperature: 0.5, topP: 0.9, maxTokens: 2000, thinking: true });
     // Count the distinct lengths the answer has while it streams: more than one means it arrived in pieces.
     await page.evaluate(() => {
       window.seenLengths = new Set();
@@ -203,19 +203,19 @@ describe('chat page on gemma4 serve', () => {
     const [answer] = await answers(page);
     assert.ok(answer.text.length > 0, 'an answer was written');
     assert.equal(answer.error, null);
-    assert.equal(Number(answer.stats.completionTokens), 400, answer.stats.text);
+    assert.equal(Number(answer.stats.completionTokens), 2000, answer.stats.text);
     assert.equal(answer.stats.finishReason, 'length');
     assert.ok(Number(answer.stats.promptTokens) > 0);
-    assert.match(answer.stats.text, /answer 400 tok · [\d.]+ tok\/s/);
+    assert.match(answer.stats.text, /answer 2000 tok · [\d.]+ tok\/s/);
     const lengths = await page.evaluate(() => [...window.seenLengths].filter((n) => n > 0).length);
-    assert.ok(lengths >= 2, `the answer should appear piece by piece, saw ${lengths} partial lengths`);
+    assert.ok(lengths >= 3, `the answer should appear piece by piece, saw ${lengths} partial lengths`);
     assert.equal(bodies.length, 1);
     const body = bodies[0];
     assert.equal(body.stream, true);
     assert.equal(body.model, MODEL);
     assert.equal(body.temperature, 0.5);
     assert.equal(body.top_p, 0.9);
-    assert.equal(body.max_tokens, 400);
+    assert.equal(body.max_tokens, 2000);
     assert.deepEqual(body.chat_template_kwargs, { enable_thinking: true });
     assert.deepEqual(body.stream_options, { include_usage: true });
     assert.deepEqual(body.messages, [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Tell me a story' }]);
@@ -476,6 +476,46 @@ describe('chat page on a server with --api-key', () => {
       assert.ok(errors.every((e) => /status of 401/.test(e)), JSON.stringify(errors));
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe('chat page on a full server', () => {
+  test('a request the server has no room for shows "Server busy" in the conversation', async () => {
+    const server = await startServer(['--max-queue', '0'], { parallel: 1 });
+    const { page, errors, context } = await openPage(`${server.url}/`);
+    const holder = new AbortController();
+    try {
+      // Another client holds the only slot with a long answer it reads slowly.
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST', signal: holder.signal, headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'Hold the slot' }], max_tokens: 4000, stream: true }),
+      });
+      assert.equal(res.status, 200);
+      const reader = res.body.getReader();
+      await reader.read();
+      await send(page, 'Is there room?');
+      await waitIdle(page);
+      const [answer] = await answers(page);
+      assert.equal(answer.errorCode, 'queue_full', JSON.stringify(answer));
+      assert.match(answer.error, /^Server busy .*Try again in a moment\.$/);
+      assert.ok(errors.every((e) => /status of 429/.test(e)), JSON.stringify(errors));
+      holder.abort();
+      // Once the slot is free, Regenerate succeeds.
+      const deadline = Date.now() + 5000;
+      while (await metric(server.url, 'gemma4_requests_running') > 0) {
+        assert.ok(Date.now() < deadline, 'the held request was not cancelled');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await page.click('.g4-regenerate');
+      await waitIdle(page);
+      const [retry] = await answers(page);
+      assert.equal(retry.error, null);
+      assert.ok(Number(retry.stats.completionTokens) > 0);
+    } finally {
+      holder.abort();
+      await context.close();
+      assert.equal(await server.stop(), 0, server.log());
     }
   });
 });
