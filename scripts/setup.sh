@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev
   nginx python3-yaml
   g++-aarch64-linux-gnu qemu-user googletest
+  chromium
 )
 # node >= 18 and npm run the server's end-to-end tests (Debian's when the machine has none).
 command -v npm >/dev/null || packages+=(nodejs npm)
@@ -28,5 +29,11 @@ fi
 node_tests="$(dirname "$0")/../tests/server/node"
 if [ ! -f "$node_tests/node_modules/.package-lock.json" ] || [ "$node_tests/package-lock.json" -nt "$node_tests/node_modules/.package-lock.json" ]; then
   (cd "$node_tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The chat page's browser tests drive Debian's chromium with puppeteer-core, pinned by
+# tests/webui/package-lock.json (it downloads no browser of its own).
+webui_tests="$(dirname "$0")/../tests/webui"
+if [ ! -f "$webui_tests/node_modules/.package-lock.json" ] || [ "$webui_tests/package-lock.json" -nt "$webui_tests/node_modules/.package-lock.json" ]; then
+  (cd "$webui_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "setup: all dependencies present"

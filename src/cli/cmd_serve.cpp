@@ -156,6 +156,7 @@ void add_serve_command(CLI::App& app) {
       ->check(integer_in(0, int64_t{1} << 50));
   add_draft_flag(*cmd, a->engine.draft_tokens);
   add_step_tokens_flag(*cmd, a->engine.step_tokens);
+  cmd->add_flag_callback("--no-webui", [a] { a->server.webui = false; }, "Do not serve the chat page at /");
   cmd->add_option("--model-alias", a->server.model_alias, "Model id reported to and accepted from clients");
   cmd->add_option("--max-body", a->server.max_body_bytes, "Largest request body in bytes (bigger: 413)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 32))

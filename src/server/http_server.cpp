@@ -8,6 +8,7 @@
 #include "gemma4/error.h"
 #include "server/completion_routes.h"
 #include "server/info_routes.h"
+#include "server/webui_routes.h"
 
 namespace gemma4::server {
 namespace {
@@ -28,8 +29,13 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// The chat page holds no secret, so it loads without the key; the requests it makes carry it.
+bool is_public_page(const ServerOptions& options, const Request& req) {
+  return options.webui && (req.method == "GET" || req.method == "HEAD") && find_webui_file(req.path) != nullptr;
+}
+
 bool authorised(const ServerOptions& options, const Request& req) {
-  if (options.api_key.empty()) return true;
+  if (options.api_key.empty() || is_public_page(options, req)) return true;
   const std::string header = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (!header.starts_with(kBearer)) return false;
@@ -148,6 +154,7 @@ void HttpServer::Impl::install_routes() {
               handle_detokenize(*b, req, res);
             }));
   http.Options(R"(.*)", [](const Request&, Response& res) { res.status = 204; });
+  if (state.options().webui) install_webui_routes(http);
 }
 
 void HttpServer::Impl::log_access(const Request& req, const Response& res) {

@@ -24,6 +24,7 @@ struct ServerOptions {
   std::string model_alias;  // the model id clients see and may send; empty: the model folder's name
   size_t max_body_bytes = 8u << 20;
   int http_threads = 64;    // connections served at once (streams hold one each)
+  bool webui = true;        // serve the chat page at / (--no-webui: / is a 404)
 };
 
 class ServerState {
