@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev
   python3 python3-numpy
   clang libclang-rt-14-dev
+  emscripten googletest
 )
 # node >= 18 and npm run the server's end-to-end tests (Debian's when the machine has none).
 command -v npm >/dev/null || packages+=(nodejs npm)
