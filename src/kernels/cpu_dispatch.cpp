@@ -24,10 +24,20 @@ bool cpu_has_avx2_fma_f16c() {
 #endif
 }
 
+// SIMD128 is a compile-time property of a wasm module: an engine without it fails to load it.
+constexpr bool wasm_simd128_built() {
+#if defined(__wasm_simd128__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 KernelPath default_path() {
   const char* forced = std::getenv("GEMMA4_KERNELS");
   if (forced != nullptr && std::strcmp(forced, "scalar") == 0) return KernelPath::Portable;
-  return cpu_has_avx2_fma_f16c() ? KernelPath::Avx2 : KernelPath::Portable;
+  if (cpu_has_avx2_fma_f16c()) return KernelPath::Avx2;
+  return wasm_simd128_built() ? KernelPath::WasmSimd128 : KernelPath::Portable;
 }
 
 std::atomic<KernelPath>& active() {
@@ -38,11 +48,17 @@ std::atomic<KernelPath>& active() {
 }  // namespace
 
 std::string_view kernel_path_name(KernelPath p) {
-  return p == KernelPath::Avx2 ? "avx2" : "portable";
+  switch (p) {
+    case KernelPath::Avx2: return "avx2";
+    case KernelPath::WasmSimd128: return "wasm-simd128";
+    case KernelPath::Portable: break;
+  }
+  return "portable";
 }
 
 bool kernel_path_supported(KernelPath p) {
   if (p == KernelPath::Portable) return true;
+  if (p == KernelPath::WasmSimd128) return wasm_simd128_built();
   static const bool avx2 = cpu_has_avx2_fma_f16c();
   return avx2;
 }

@@ -129,6 +129,8 @@ void run_chunk(const MatmulProblem& p, const RowChunks& chunks, int64_t c, int64
   if (b >= e) return;
   if (path == KernelPath::Avx2) {
     matmul_rows_avx2(p, b, e);
+  } else if (path == KernelPath::WasmSimd128) {
+    matmul_rows_wasm(p, b, e);
   } else {
     matmul_rows_portable(p, b, e);
   }

@@ -30,7 +30,7 @@ struct PathChoice {
   KernelPath path;
   bool vnni;
   std::string name() const {
-    if (path == KernelPath::Portable) return "portable";
+    if (path != KernelPath::Avx2) return std::string(kernel_path_name(path));
     return vnni ? "avx512-vnni" : "avx2";
   }
 };
@@ -41,6 +41,7 @@ std::vector<PathChoice> available_paths() {
     out.push_back({KernelPath::Avx2, false});
     if (vnni_supported()) out.push_back({KernelPath::Avx2, true});
   }
+  if (kernel_path_supported(KernelPath::WasmSimd128)) out.push_back({KernelPath::WasmSimd128, false});
   return out;
 }
 
