@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The WebAssembly stage: builds the engine with Debian's emscripten (build-wasm/) and runs the
-# native golden-logits, matmul, batch-invariance and panel tests compiled to wasm under Node.
+# native golden-logits, matmul, batch-invariance, panel, weight-type and batched-forward tests
+# compiled to wasm, under Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(pwd)}"
 # Debian's emscripten runs its JS optimizer with Node and finds its modules here.
 export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
-tests=(wasm_golden_logits_test wasm_matmul_test wasm_matmul_invariance_test wasm_quant_panels_test)
+tests=(wasm_golden_logits_test wasm_matmul_test wasm_matmul_invariance_test wasm_quant_panels_test
+       wasm_weight_type_accuracy_test wasm_batch_forward_test)
 
 emcmake cmake -S . -B build-wasm -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-wasm -j"$jobs" --target "${tests[@]}"
