@@ -11,6 +11,7 @@ packages=(
   nginx python3-yaml
   g++-aarch64-linux-gnu qemu-user googletest
   chromium
+  emscripten
 )
 # node >= 18 and npm run the server's end-to-end tests (Debian's when the machine has none).
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "chat/float_chars.h"
 #include "tokenizer/utf8.h"
 
 namespace gemma4::python {
@@ -18,9 +19,8 @@ std::string float_repr(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value < 0 ? "-inf" : "inf";
   // Shortest round-trip digits in scientific form, e.g. "-1.2345e+03".
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
-  const std::string_view scientific(buffer, static_cast<size_t>(result.ptr - buffer));
+  const std::string text = chat_text::shortest_scientific(value);
+  const std::string_view scientific(text);
   const size_t e = scientific.find('e');
   std::string_view mantissa = scientific.substr(0, e);
   const int exponent = std::stoi(std::string(scientific.substr(e + 1)));

@@ -8,6 +8,7 @@
 #include <optional>
 #include <cmath>
 
+#include "chat/float_chars.h"
 #include "chat/python_text.h"
 #include "gemma4/chat.h"
 #include "gemma4/error.h"
@@ -204,8 +205,7 @@ class DslReader {
     double real = 0;
     std::string_view digits = word;
     if (digits.starts_with('+')) return std::nullopt;
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), real);
-    if (error == std::errc() && end == digits.data() + digits.size() && std::isfinite(real)) return nlohmann::json(real);
+    if (chat_text::parse_double(digits, real) && std::isfinite(real)) return nlohmann::json(real);
     return std::nullopt;
   }
 

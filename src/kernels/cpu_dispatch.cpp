@@ -32,6 +32,15 @@ bool cpu_has_avx2_fma_f16c() {
 #endif
 }
 
+// SIMD128 is a compile-time property of a wasm module: an engine without it fails to load it.
+constexpr bool wasm_simd128_built() {
+#if defined(__wasm_simd128__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 // AArch64 Linux reports the extensions in the auxiliary vector (the bit numbers are the kernel's
 // ABI: HWCAP_ASIMDDP = bit 20 of AT_HWCAP, HWCAP2_I8MM = bit 13 of AT_HWCAP2); macOS in sysctl
 // (hw.optional.arm.FEAT_*). NEON (ASIMD) is part of every AArch64 CPU. A tier also needs its
@@ -78,6 +87,7 @@ bool supported(KernelPath p) {
     case KernelPath::Neon: return arm_features().neon;
     case KernelPath::Dotprod: return arm_features().dotprod;
     case KernelPath::I8mm: return arm_features().i8mm;
+    case KernelPath::WasmSimd128: return wasm_simd128_built();
   }
   return false;
 }
@@ -97,7 +107,7 @@ KernelPath default_path() {
     if (std::strcmp(forced, "dotprod") == 0) return best_up_to(KernelPath::Dotprod);
     if (std::strcmp(forced, "i8mm") == 0) return best_up_to(KernelPath::I8mm);
   }
-  return best_up_to(KernelPath::I8mm);
+  return best_up_to(KernelPath::WasmSimd128);
 }
 
 std::atomic<KernelPath>& active() {
@@ -114,6 +124,7 @@ std::string_view kernel_path_name(KernelPath p) {
     case KernelPath::Neon: return "neon";
     case KernelPath::Dotprod: return "dotprod";
     case KernelPath::I8mm: return "i8mm";
+    case KernelPath::WasmSimd128: return "wasm-simd128";
   }
   return "?";
 }

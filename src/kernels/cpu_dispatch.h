@@ -3,16 +3,16 @@
 // best (x86-64: AVX2/FMA/F16C; AArch64: NEON, then Armv8.2 dot products, then Armv8.6 i8mm).
 // The CPU is probed once; GEMMA4_KERNELS in the environment forces a path: `scalar` (the portable
 // one, useful when debugging a numerical difference), or on AArch64 `neon`, `dotprod` or `i8mm`
-// (the best supported tier not above it). Tests switch paths with set_kernel_path.
+// (the best supported tier not above it); WebAssembly builds with -msimd128 use SIMD128. Tests switch paths with set_kernel_path.
 #include <string_view>
 
 namespace gemma4 {
 
-enum class KernelPath { Portable, Avx2, Neon, Dotprod, I8mm };
+enum class KernelPath { Portable, Avx2, Neon, Dotprod, I8mm, WasmSimd128 };
 
 // Every path, in enum order (tests iterate over it and skip the unsupported ones).
 inline constexpr KernelPath kAllKernelPaths[] = {KernelPath::Portable, KernelPath::Avx2, KernelPath::Neon,
-                                                 KernelPath::Dotprod, KernelPath::I8mm};
+                                                 KernelPath::Dotprod, KernelPath::I8mm, KernelPath::WasmSimd128};
 
 std::string_view kernel_path_name(KernelPath p);
 

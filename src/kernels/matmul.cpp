@@ -131,6 +131,8 @@ void run_chunk(const MatmulProblem& p, const RowChunks& chunks, int64_t c, int64
     matmul_rows_avx2(p, b, e);
   } else if (is_arm_path(path)) {
     matmul_rows_arm(p, b, e, path);
+  } else if (path == KernelPath::WasmSimd128) {
+    matmul_rows_wasm(p, b, e);
   } else {
     matmul_rows_portable(p, b, e);
   }

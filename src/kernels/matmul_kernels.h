@@ -25,6 +25,8 @@ bool is_quantized(WeightType t);
 // y[t][r] for r in [r0, r1) and every t < n.
 void matmul_rows_portable(const MatmulProblem& p, int64_t r0, int64_t r1);
 void matmul_rows_avx2(const MatmulProblem& p, int64_t r0, int64_t r1);
+// WebAssembly SIMD128 (matmul_wasm.cpp): the quantized panels; float weights take the portable loop.
+void matmul_rows_wasm(const MatmulProblem& p, int64_t r0, int64_t r1);
 
 // Same contract as quantize_activations_portable, bit-identical output.
 void quantize_activations_avx2(const float* x, int64_t rows, int64_t stride, int64_t cols,

@@ -41,7 +41,7 @@ std::vector<PathChoice> available_paths() {
     out.push_back({KernelPath::Avx2, false});
     if (vnni_supported()) out.push_back({KernelPath::Avx2, true});
   }
-  for (KernelPath p : {KernelPath::Neon, KernelPath::Dotprod, KernelPath::I8mm})
+  for (KernelPath p : {KernelPath::Neon, KernelPath::Dotprod, KernelPath::I8mm, KernelPath::WasmSimd128})
     if (kernel_path_supported(p)) out.push_back({p, false});
   return out;
 }
