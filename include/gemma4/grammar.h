@@ -4,7 +4,7 @@
 // See docs/grammar.md for the supported schema subset and the design.
 //
 //   auto grammar = gemma4::compile_json_schema(schema);       // throws GrammarError on a bad schema
-//   gemma4::TokenMatcher m(grammar, gemma4::TokenTrie::shared(tokenizer));
+//   gemma4::TokenMatcher m(grammar, gemma4::build_token_trie(tokenizer));
 //   m.fill_mask(mask);           // allowed tokens for the next step
 //   m.accept_token(id);          // advance with the sampled token
 //
