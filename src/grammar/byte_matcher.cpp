@@ -2,6 +2,7 @@
 // offers a choice (Alt, which property comes next) forks the stack, and forks that cannot take the
 // byte die. Numbers end by lookahead: a byte that cannot continue one pops it and goes to the parent.
 #include <algorithm>
+#include <optional>
 
 #include "grammar/grammar_impl.h"
 
@@ -105,7 +106,7 @@ class Stepper {
     }
   }
 
- private:
+ public:  // the step functions serve the string fast path below too
   enum class Outcome { Reject, Consumed, ConsumedPop, PassPop, Forked };
 
   static void child_done(Stack& s) {
@@ -344,7 +345,25 @@ ByteMatcher::State initial_state() {
   return s;
 }
 
+// Inside a string with one stack (the common case of a trie walk) the string's own step runs on
+// a copy-assigned state, which reuses `out`'s buffers: no allocation, no sorting. The closing
+// quote, which pops the frame, takes the general path. Returns nullopt when it does not apply.
+std::optional<bool> advance_in_string(const Grammar& g, const ByteMatcher::State& in, uint8_t byte,
+                                      ByteMatcher::State& out) {
+  if (in.stacks.size() != 1) return std::nullopt;
+  const Frame& f = in.stacks[0].back();
+  if (f.node < 0) return std::nullopt;
+  const Node& n = g.nodes[static_cast<size_t>(f.node)];
+  if (n.kind != NodeKind::String || f.phase == 0 || (f.phase == 1 && f.aux == 0 && byte == '"')) return std::nullopt;
+  Frame next = f;
+  if (Stepper::string(next, n, byte) != Stepper::Outcome::Consumed) return false;
+  out.stacks = in.stacks;
+  out.stacks[0].back() = next;
+  return true;
+}
+
 bool advance(const Grammar& g, const ByteMatcher::State& in, uint8_t byte, ByteMatcher::State& out) {
+  if (const auto fast = advance_in_string(g, in, byte, out)) return *fast;
   std::vector<Stack> next;
   Stepper stepper(g, next);
   for (const Stack& s : in.stacks) stepper.feed(s, byte);
@@ -365,14 +384,16 @@ bool state_can_end(const Grammar& g, const ByteMatcher::State& s) {
   return false;
 }
 
-bool plain_bytes_keep_state(const Grammar& g, const ByteMatcher::State& s) {
+int64_t plain_chars_accepted(const Grammar& g, const ByteMatcher::State& s) {
+  int64_t accepted = -1;
   for (const Stack& st : s.stacks) {
     const Frame& f = st.back();
-    if (f.node < 0) return false;
+    if (f.node < 0) return -2;
     const Node& n = g.nodes[static_cast<size_t>(f.node)];
-    if (n.kind != NodeKind::String || f.phase != 1 || f.aux != 0 || n.max >= 0 || f.count < n.min) return false;
+    if (n.kind != NodeKind::String || f.phase != 1 || f.aux != 0) return -2;
+    if (n.max >= 0) accepted = accepted < 0 ? n.max - f.count : std::min<int64_t>(accepted, n.max - f.count);
   }
-  return true;
+  return accepted;
 }
 
 ByteMatcher::ByteMatcher(std::shared_ptr<const Grammar> grammar)

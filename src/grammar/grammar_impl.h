@@ -55,8 +55,8 @@ ByteMatcher::State initial_state();
 // The state after `byte`; false (out untouched) when every stack rejects it.
 bool advance(const Grammar& g, const ByteMatcher::State& in, uint8_t byte, ByteMatcher::State& out);
 bool state_can_end(const Grammar& g, const ByteMatcher::State& s);
-// True when every plain string byte (printable ASCII but '"' and '\\', or a whole UTF-8
-// character) leaves the state as it is: inside an unbounded string.
-bool plain_bytes_keep_state(const Grammar& g, const ByteMatcher::State& s);
+// Inside a string, how many plain characters (printable ASCII but '"' and '\\', or whole UTF-8
+// characters) the state accepts in a row: -1 without limit, -2 when not inside a string.
+int64_t plain_chars_accepted(const Grammar& g, const ByteMatcher::State& s);
 
 }  // namespace gemma4

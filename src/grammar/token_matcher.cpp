@@ -30,7 +30,7 @@ class MaskWalker {
   void walk(uint32_t index, const ByteMatcher::State& state, size_t depth) {
     const TrieNode& node = t_.nodes[index];
     if (depth > 0) allow(node.begin, node.term_end);
-    if (node.plain_below && plain_bytes_keep_state(g_, state)) {
+    if (node.plain_below && plain_fits(node, state)) {
       allow(node.term_end, node.end);
       return;
     }
@@ -43,6 +43,12 @@ class MaskWalker {
   }
 
  private:
+  // Every token below adds only plain characters, and no more than the state accepts.
+  bool plain_fits(const TrieNode& node, const ByteMatcher::State& state) const {
+    const int64_t accepted = plain_chars_accepted(g_, state);
+    return accepted == -1 || (accepted >= 0 && node.plain_chars_below <= accepted);
+  }
+
   void allow(uint32_t begin, uint32_t end) {
     for (uint32_t i = begin; i < end; ++i) {
       const auto id = static_cast<size_t>(t_.sorted_ids[i]);

@@ -51,7 +51,14 @@ class TrieBuilder {
     uint32_t term_end = begin;
     while (term_end < end && len(term_end) == depth) ++term_end;
     bool plain = true;
-    for (uint32_t i = begin; i < end && plain; ++i) plain = plain_[i][depth];
+    uint32_t chars = 0;
+    for (uint32_t i = begin; i < end && plain; ++i) {
+      plain = plain_[i][depth];
+      const std::string& b = t_.bytes[static_cast<size_t>(t_.sorted_ids[i])];
+      uint32_t c = 0;
+      for (size_t k = depth; k < b.size(); ++k) c += (static_cast<uint8_t>(b[k]) & 0xC0) != 0x80;
+      chars = std::max(chars, c);
+    }
     std::vector<std::pair<uint32_t, uint32_t>> groups;
     for (uint32_t i = term_end; i < end;) {
       uint32_t j = i;
@@ -66,6 +73,7 @@ class TrieBuilder {
     n.end = end;
     n.term_end = term_end;
     n.plain_below = plain;
+    n.plain_chars_below = chars;
     n.first_child = first;
     n.child_count = static_cast<uint32_t>(groups.size());
     for (size_t k = 0; k < groups.size(); ++k) {

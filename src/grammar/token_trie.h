@@ -17,6 +17,7 @@ struct TrieNode {
   // Every token below consists, after this node, of plain string bytes only (printable ASCII but
   // '"' and '\\', or whole UTF-8 characters): inside an unbounded string all of them are allowed.
   bool plain_below = false;
+  uint32_t plain_chars_below = 0;  // with plain_below: the most characters a token adds after this node
 };
 
 struct TokenTrie {
