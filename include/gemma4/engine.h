@@ -32,6 +32,7 @@
 #include "gemma4/chat.h"
 #include "gemma4/config.h"
 #include "gemma4/error.h"
+#include "gemma4/grammar.h"
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
 #include "gemma4/tokenizer.h"
@@ -106,6 +107,9 @@ struct Request {
   // Draft tokens per decode step for this request (0 = off, at most kMaxDraftTokens); unset:
   // EngineOptions::draft_tokens.
   std::optional<int> draft_tokens;
+  // Constrained decoding: only tokens the grammar accepts are sampled, and a stop token only once
+  // the grammar's value is complete (see docs/grammar.md). nullptr: unconstrained.
+  std::shared_ptr<const Grammar> grammar;
   std::string tag;                        // free text for logs
 };
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <limits>
 #include <random>
 #include <unistd.h>
@@ -49,6 +50,9 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("--logit-bias", f.logit_bias, "TOKEN_ID=BIAS added to a token's logit (repeatable)");
   f.seed_opt = cmd.add_option("--seed,-s", f.seed, "Random seed (default: random)");
   cmd.add_option("--stop", f.stop, "Stop string (repeatable); not included in the output");
+  auto* schema = cmd.add_option("--json-schema", f.json_schema,
+                                "Constrain the answer to JSON valid for the JSON Schema in FILE (docs/grammar.md)");
+  cmd.add_flag("--json-object", f.json_object, "Constrain the answer to a JSON object")->excludes(schema);
   add_draft_flag(cmd, f.draft);
   add_step_tokens_flag(cmd, f.step_tokens);
 }
@@ -106,6 +110,28 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
   return {std::move(engine)};
 }
 
+namespace {
+
+std::shared_ptr<const Grammar> grammar_from_flags(const GenerationFlags& f) {
+  if (f.json_object) return compile_any_json_object();
+  if (f.json_schema.empty()) return nullptr;
+  std::ifstream in(f.json_schema);
+  if (!in) throw Error("--json-schema: cannot read " + f.json_schema);
+  nlohmann::json schema;
+  try {
+    schema = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error("--json-schema: " + f.json_schema + " is not JSON: " + e.what());
+  }
+  try {
+    return compile_json_schema(schema);
+  } catch (const GrammarError& e) {
+    throw Error("--json-schema: " + f.json_schema + ": " + e.what());
+  }
+}
+
+}  // namespace
+
 Request make_request(const GenerationFlags& f, const GenerationDefaults& defaults) {
   Request r;
   r.sampling = defaults.sampling;
@@ -136,6 +162,7 @@ Request make_request(const GenerationFlags& f, const GenerationDefaults& default
   r.max_tokens = f.max_tokens;
   r.stop_token_ids = defaults.stop_token_ids;
   r.stop_strings = f.stop;
+  r.grammar = grammar_from_flags(f);
   r.tag = "cli";
   return r;
 }

@@ -35,6 +35,8 @@ struct GenerationFlags {
   uint64_t seed = 0;
   std::vector<std::string> stop;
   std::vector<std::string> logit_bias;  // "TOKEN=BIAS"
+  std::string json_schema;              // --json-schema FILE: the answer follows this JSON Schema
+  bool json_object = false;             // --json-object: the answer is a JSON object
 
   // Options whose presence decides whether generation_config.json's value is overridden.
   CLI::Option *temperature_opt = nullptr, *top_k_opt = nullptr, *top_p_opt = nullptr,

@@ -189,6 +189,7 @@ void EngineImpl::validate(const Request& r) const {
 
 std::shared_ptr<RequestHandle> EngineImpl::submit(Request request, TokenCallback callback) {
   validate(request);
+  std::shared_ptr<const TokenTrie> trie = request.grammar ? token_trie() : nullptr;  // outside the lock
   std::vector<int32_t> stop_ids = request.stop_token_ids ? *request.stop_token_ids : defaults.stop_token_ids;
   std::unique_lock<std::mutex> lock(mutex_);
   if (stopping_) throw EngineError(ErrorKind::ShuttingDown, "the engine is shutting down");
@@ -198,6 +199,7 @@ std::shared_ptr<RequestHandle> EngineImpl::submit(Request request, TokenCallback
                                                  " requests are waiting already (limit " + std::to_string(options.max_queue) + ")");
   auto state = std::make_unique<RequestState>(next_id_++, std::move(request), std::move(callback), std::move(stop_ids), tokenizer);
   state->draft_limit = state->request.draft_tokens.value_or(options.draft_tokens);
+  if (trie) state->grammar.emplace(state->request.grammar, std::move(trie));
   std::shared_ptr<RequestHandle> handle = state->completion;
   incoming_.push_back(std::move(state));
   ++waiting_count_;
@@ -205,6 +207,11 @@ std::shared_ptr<RequestHandle> EngineImpl::submit(Request request, TokenCallback
   lock.unlock();
   wake_.notify_all();
   return handle;
+}
+
+std::shared_ptr<const TokenTrie> EngineImpl::token_trie() {
+  std::call_once(trie_once_, [&] { trie_ = build_token_trie(tokenizer); });
+  return trie_;
 }
 
 EngineStats EngineImpl::stats() const {

@@ -32,6 +32,8 @@ class EngineImpl {
   Tokenizer tokenizer;
   GenerationDefaults defaults;
   std::vector<std::string> warnings;
+  // The vocabulary trie for grammar masks, built on the first request with a grammar.
+  std::shared_ptr<const TokenTrie> token_trie();
   // For tests: called on the engine thread after each step that ran a batch, with the requests
   // still running. Set it before the first submit() (which orders it before the thread reads it).
   std::function<void(std::span<const std::unique_ptr<RequestState>> running)> after_step;
@@ -67,6 +69,7 @@ class EngineImpl {
     bool finished;
   };
   Sampled on_sampled(RequestState& r, std::span<float> logits);
+  bool apply_grammar(RequestState& r, std::span<float> logits);
   bool check_drafts(RequestState& r, int64_t drafts, float* first_row);
   void keep_accepted_rows(RequestState& r);
   void finish(std::unique_ptr<RequestState> r, FinishReason reason, const EngineError* error = nullptr);
@@ -94,6 +97,8 @@ class EngineImpl {
   std::vector<std::unique_ptr<RequestState>> running_;
   int64_t admissions_ = 0;
   std::thread thread_;
+  std::once_flag trie_once_;
+  std::shared_ptr<const TokenTrie> trie_;
 };
 
 }  // namespace gemma4

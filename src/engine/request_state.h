@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "gemma4/engine.h"
@@ -49,6 +50,9 @@ struct RequestState {
   Sampler sampler;
   IncrementalDecoder decoder;
   StopStringMatcher stops;
+  // With a grammar: its state after the generated tokens, and the mask buffer of each step.
+  std::optional<TokenMatcher> grammar;
+  std::vector<uint8_t> allowed;
 
   // The prompt and the tokens generated so far: what the KV sequence must hold, plus the last
   // sampled token, which is fed next.

@@ -328,6 +328,20 @@ void EngineImpl::keep_accepted_rows(RequestState& r) {
   r.sequence->attach_cached_prefix(r.context, keep);
 }
 
+// Bans every token the request's grammar does not accept next (the stop tokens unless its value is
+// complete). The mask depends on the request's own state only, so batching cannot change it.
+// False when no token is left.
+bool EngineImpl::apply_grammar(RequestState& r, std::span<float> logits) {
+  r.allowed.resize(logits.size());
+  r.grammar->fill_mask(r.allowed, r.stop_ids);
+  bool any = false;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    if (!r.allowed[i]) logits[i] = -std::numeric_limits<float>::infinity();
+    else any = true;
+  }
+  return any;
+}
+
 // Samples the next token of a request from its logits row and handles it; `finished` is set when
 // the request is finished (the reason is left in result.finish). With drafts on, the token is
 // drawn by the speculative rule against the draft the context proposes (the same distribution;
@@ -337,6 +351,10 @@ EngineImpl::Sampled EngineImpl::on_sampled(RequestState& r, std::span<float> log
   TokenEvent event;
   std::vector<float> raw;
   if (r.request.logprobs) raw.assign(logits.begin(), logits.end());
+  if (r.grammar && !apply_grammar(r, logits)) {
+    r.result.finish = FinishReason::Stop;  // the value is complete and no stop token exists
+    return {-1, true};
+  }
   const bool speculative = r.draft_limit > 0 && !r.sampler.params().greedy();  // greedy: the argmax either way
   const std::optional<int32_t> draft = speculative ? next_draft(r.context) : std::nullopt;
   const int32_t token = draft ? r.sampler.sample_given_draft(logits, r.context, *draft)
@@ -348,6 +366,8 @@ EngineImpl::Sampled EngineImpl::on_sampled(RequestState& r, std::span<float> log
     r.result.finish = FinishReason::Stop;
     return {token, true};
   }
+  if (r.grammar && !r.grammar->accept_token(token))
+    throw Error("internal: the grammar rejected a token its own mask allowed");
   r.context.push_back(token);
   r.result.tokens.push_back(token);
   ++r.result.completion_tokens;

@@ -105,14 +105,31 @@ void parse_streaming(const json& body, GenerationParams& p) {
 
 }  // namespace
 
-void reject_unsupported_fields(const json& body) {
-  if (const json* format = fields::object(body, "response_format")) {
-    const auto type = fields::string(*format, "type", "response_format.type").value_or("text");
-    if (type != "text") {
-      throw unsupported_field("response_format",
-                              "type \"" + type + "\" needs grammar-constrained decoding, which this server lacks");
-    }
+// response_format: text (unconstrained), json_object (any JSON object) or json_schema (the
+// schema's subset in docs/grammar.md; a schema the compiler cannot honour is a 400 naming why).
+static std::shared_ptr<const Grammar> parse_response_format(const json& body) {
+  const json* format = fields::object(body, "response_format");
+  if (!format) return nullptr;
+  const auto type = fields::string(*format, "type", "response_format.type").value_or("text");
+  if (type == "text") return nullptr;
+  if (type == "json_object") return compile_any_json_object();
+  if (type != "json_schema")
+    throw invalid_request("'response_format.type' must be \"text\", \"json_object\" or \"json_schema\", not \"" +
+                          type + "\"", "response_format");
+  const json* spec = fields::object(*format, "json_schema", "response_format.json_schema");
+  if (!spec) throw invalid_request("'response_format.json_schema' is required for type \"json_schema\"", "response_format");
+  const auto it = spec->find("schema");
+  if (it == spec->end() || !(it->is_object() || it->is_boolean()))
+    throw invalid_request("'response_format.json_schema.schema' must be a JSON Schema object", "response_format");
+  try {
+    return compile_json_schema(*it);
+  } catch (const GrammarError& e) {
+    throw invalid_request(std::string("'response_format.json_schema.schema': ") + e.what(), "response_format",
+                          "invalid_schema");
   }
+}
+
+void reject_unsupported_fields(const json& body) {
   for (const char* legacy : {"functions", "function_call"}) {
     if (body.contains(legacy) && !body[legacy].is_null()) {
       throw unsupported_field(legacy, "use 'tools' and 'tool_choice'");
@@ -147,6 +164,7 @@ GenerationParams parse_generation_params(const json& body, const GenerationDefau
   parse_logprobs(body, legacy_logprobs, p);
   p.n = static_cast<int>(fields::integer(body, "n", 1, kMaxChoices).value_or(1));
   parse_streaming(body, p);
+  p.request.grammar = parse_response_format(body);
   return p;
 }
 

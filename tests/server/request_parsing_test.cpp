@@ -119,7 +119,9 @@ TEST(ChatRequestParsing, BadValuesNameTheirParameter) {
       {{{"tool_choice", "required"}}, "tool_choice"},  // no tools
       {{{"tools", json::array({{{"type", "function"}}})}}, "tools[0].function.name"},
       {{{"response_format", {{"type", "json_schema"}}}}, "response_format"},
-      {{{"response_format", {{"type", "json_object"}}}}, "response_format"},
+      {{{"response_format", {{"type", "xml"}}}}, "response_format"},
+      {{{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "s"}, {"schema", {{"type", "string"}, {"pattern", "a+"}}}}}}}}, "response_format"},
+      {{{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "s"}, {"schema", {{"$ref", "#/$defs/missing"}}}}}}}}, "response_format"},
       {{{"functions", json::array()}}, "functions"},
       {{{"audio", {{"voice", "x"}}}}, "audio"},
   };
@@ -130,6 +132,25 @@ TEST(ChatRequestParsing, BadValuesNameTheirParameter) {
     EXPECT_EQ(e.param, param) << body.dump() << " -> " << e.what();
     EXPECT_NE(std::string(e.what()).find(param.substr(0, param.find_first_of(".["))), std::string::npos) << e.what();
   }
+}
+
+TEST(ChatRequestParsing, ResponseFormatBecomesAGrammar) {
+  EXPECT_EQ(parse(with_messages({{"response_format", {{"type", "text"}}}})).gen.request.grammar, nullptr);
+  const auto object = parse(with_messages({{"response_format", {{"type", "json_object"}}}})).gen.request.grammar;
+  ASSERT_NE(object, nullptr);
+  EXPECT_TRUE(ByteMatcher(object).accept(R"({"a":1})"));
+  EXPECT_FALSE(ByteMatcher(object).accept("[1]"));
+  const json format = {{"type", "json_schema"},
+                       {"json_schema", {{"name", "n"}, {"strict", true}, {"schema", {{"type", "integer"}}}}}};
+  const auto schema = parse(with_messages({{"response_format", format}})).gen.request.grammar;
+  ASSERT_NE(schema, nullptr);
+  ByteMatcher m(schema);
+  EXPECT_TRUE(m.accept("42") && m.can_end());
+  EXPECT_FALSE(ByteMatcher(schema).accept("\"42\""));
+  const ApiError e = error_of(with_messages({{"response_format", {{"type", "json_schema"},
+      {"json_schema", {{"name", "n"}, {"schema", {{"type", "number"}, {"minimum", 0}}}}}}}}));
+  EXPECT_EQ(e.code, "invalid_schema");
+  EXPECT_NE(std::string(e.what()).find("'minimum'"), std::string::npos) << e.what();
 }
 
 TEST(ChatRequestParsing, MessagesAreChecked) {

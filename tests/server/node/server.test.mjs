@@ -275,6 +275,37 @@ describe('gemma4 serve on tiny-a', () => {
     }
   });
 
+  test('response_format json_schema: every sampled answer parses and validates; streaming equals non-streaming', async () => {
+    const schema = { type: 'object', additionalProperties: false, required: ['age', 'name'],
+      properties: { name: { type: 'string', maxLength: 6 }, age: { type: 'integer' },
+                    tags: { type: 'array', items: { enum: ['a', 'b'] }, maxItems: 2 } } };
+    const response_format = { type: 'json_schema', json_schema: { name: 'person', strict: true, schema } };
+    let stopped = 0;
+    for (let seed = 0; seed < 8; ++seed) {
+      const r = await server.client.chat.completions.create({ model: MODEL, messages: user('A person as JSON'),
+        max_tokens: 120, temperature: 1, seed, response_format });
+      if (r.choices[0].finish_reason !== 'stop') continue;
+      ++stopped;
+      const v = JSON.parse(r.choices[0].message.content);
+      assert.deepEqual(Object.keys(v).filter((k) => !['name', 'age', 'tags'].includes(k)), []);
+      assert.equal(typeof v.name, 'string');
+      assert.ok([...v.name].length <= 6);
+      assert.ok(Number.isInteger(v.age));
+      if ('tags' in v) assert.ok(Array.isArray(v.tags) && v.tags.length <= 2 && v.tags.every((t) => t === 'a' || t === 'b'));
+      if (seed === 0) {
+        const stream = await server.client.chat.completions.create({ model: MODEL, messages: user('A person as JSON'),
+          max_tokens: 120, temperature: 1, seed, response_format, stream: true });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+        assert.equal(text, r.choices[0].message.content);
+      }
+    }
+    assert.ok(stopped >= 4, `only ${stopped} of 8 answers completed`);
+    const o = await server.client.chat.completions.create({ model: MODEL, messages: user('x'), max_tokens: 60,
+      seed: 3, response_format: { type: 'json_object' } });
+    if (o.choices[0].finish_reason === 'stop') assert.equal(typeof JSON.parse(o.choices[0].message.content), 'object');
+  });
+
   test('tokenize and detokenize round-trip', async () => {
     const post = (p, body) => fetch(`${server.url}${p}`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
     const { tokens } = await post('/tokenize', { content: 'Hello world' });
@@ -327,8 +358,8 @@ describe('gemma4 serve on tiny-a', () => {
       { type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] }),
                          400, (e) => assert.match(e.message, /text-only/));
     await expectApiError(c.chat.completions.create({ model: MODEL, messages: user('x'),
-      response_format: { type: 'json_schema', json_schema: { name: 's', schema: {} } } }), 400,
-                         (e) => assert.equal(e.param, 'response_format'));
+      response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'string', pattern: 'a+' } } } }), 400,
+                         (e) => { assert.equal(e.param, 'response_format'); assert.match(e.message, /'pattern'/); });
     // Oversized body.
     const huge = await raw(JSON.stringify({ model: MODEL, messages: user('x'.repeat(9 << 20)) }));
     assert.equal(huge.status, 413);

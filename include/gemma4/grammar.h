@@ -1,0 +1,91 @@
+#pragma once
+// Grammar-constrained decoding (structured output): JSON Schema and "any JSON object" compiled to
+// a byte-level pushdown grammar, and per-request token masks over the vocabulary.
+// See docs/grammar.md for the supported schema subset and the design.
+//
+//   auto grammar = gemma4::compile_json_schema(schema);       // throws GrammarError on a bad schema
+//   gemma4::TokenMatcher m(grammar, gemma4::build_token_trie(tokenizer));
+//   m.fill_mask(mask);           // allowed tokens for the next step
+//   m.accept_token(id);          // advance with the sampled token
+//
+// Grammars see bytes and tokens only; they know nothing of requests or front ends.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gemma4/error.h"
+#include "gemma4/tokenizer.h"
+
+namespace gemma4 {
+
+// A schema or grammar the compiler cannot honour; the message names the keyword and its path.
+class GrammarError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct Grammar;  // compiled, immutable, shareable across requests and threads
+
+// JSON Schema (the subset in docs/grammar.md). An unsupported keyword is a GrammarError naming it.
+std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema);
+// Any JSON object (OpenAI's json_object).
+std::shared_ptr<const Grammar> compile_any_json_object();
+
+// Byte-level matching, for tests and the token matcher.
+class ByteMatcher {
+ public:
+  explicit ByteMatcher(std::shared_ptr<const Grammar> grammar);
+  ~ByteMatcher();
+  ByteMatcher(const ByteMatcher&);
+  ByteMatcher& operator=(const ByteMatcher&);
+  // Feeds bytes; false (state unchanged) when the grammar rejects one of them.
+  bool accept(std::string_view bytes);
+  bool can_end() const;   // the bytes so far form a complete value
+  bool dead() const;      // no continuation is possible (never true after a successful accept)
+  // Only the end can follow (a complete value, nothing may be appended).
+  bool must_end() const;
+
+  struct State;
+  const State& state() const { return *state_; }
+
+ private:
+  std::shared_ptr<const Grammar> grammar_;
+  std::unique_ptr<State> state_;
+};
+
+// The vocabulary decoded to bytes once (byte fallback <0xNN> as the byte, "▁" as a space) and
+// arranged as a trie; special tokens are left out (never matched as bytes).
+struct TokenTrie;
+std::shared_ptr<const TokenTrie> build_token_trie(const Tokenizer& tokenizer);
+
+// One request's constraint over tokens: a ByteMatcher plus the mask computation.
+class TokenMatcher {
+ public:
+  TokenMatcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie);
+  ~TokenMatcher();
+  TokenMatcher(TokenMatcher&&) noexcept;
+
+  // allowed[id] for every id below allowed.size(): the tokens the grammar accepts next. `end_ids`
+  // (the stop tokens) are allowed exactly when the grammar can end.
+  void fill_mask(std::vector<uint8_t>& allowed, std::span<const int32_t> end_ids);
+  // Advances with a sampled (non-stop) token; false when the grammar rejects it (state unchanged).
+  bool accept_token(int32_t id);
+  bool can_end() const { return bytes_.can_end(); }
+  bool must_end() const { return bytes_.must_end(); }
+
+ private:
+  std::shared_ptr<const Grammar> grammar_;
+  std::shared_ptr<const TokenTrie> trie_;
+  ByteMatcher bytes_;
+  // Masks per grammar state (the key is the state's frames); cleared when full.
+  static constexpr size_t kMaxCachedMasks = 64;
+  std::unordered_map<std::string, std::vector<uint8_t>> cache_;
+};
+
+}  // namespace gemma4

@@ -1,0 +1,115 @@
+#include "grammar/token_trie.h"
+
+#include <algorithm>
+
+namespace gemma4 {
+
+namespace {
+
+bool plain_ascii(uint8_t c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
+
+// Length of the whole, valid UTF-8 character at bytes[i] (multi-byte only), or 0.
+size_t utf8_char(const std::string& s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  const uint8_t c = b(i);
+  size_t len = 0;
+  uint8_t lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) len = 2;
+  else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+  else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+  else return 0;
+  if (i + len > s.size()) return 0;
+  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (size_t k = 2; k < len; ++k)
+    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+  return len;
+}
+
+// plain_from[d]: bytes[d..] are plain string bytes, starting at a character boundary.
+std::vector<bool> plain_suffixes(const std::string& s) {
+  std::vector<bool> plain(s.size() + 1, false);
+  plain[s.size()] = true;
+  for (size_t d = s.size(); d-- > 0;) {
+    if (plain_ascii(static_cast<uint8_t>(s[d]))) {
+      plain[d] = plain[d + 1];
+    } else if (const size_t len = utf8_char(s, d); len > 0) {
+      plain[d] = plain[d + len];
+    }
+  }
+  return plain;
+}
+
+class TrieBuilder {
+ public:
+  explicit TrieBuilder(TokenTrie& t) : t_(t) {
+    for (int32_t id : t_.sorted_ids) plain_.push_back(plain_suffixes(t_.bytes[static_cast<size_t>(id)]));
+  }
+
+  void fill(uint32_t index, uint32_t begin, uint32_t end, size_t depth) {
+    auto len = [&](uint32_t i) { return t_.bytes[static_cast<size_t>(t_.sorted_ids[i])].size(); };
+    auto byte_at = [&](uint32_t i) { return static_cast<uint8_t>(t_.bytes[static_cast<size_t>(t_.sorted_ids[i])][depth]); };
+    uint32_t term_end = begin;
+    while (term_end < end && len(term_end) == depth) ++term_end;
+    bool plain = true;
+    uint32_t chars = 0;
+    for (uint32_t i = begin; i < end && plain; ++i) {
+      plain = plain_[i][depth];
+      const std::string& b = t_.bytes[static_cast<size_t>(t_.sorted_ids[i])];
+      uint32_t c = 0;
+      for (size_t k = depth; k < b.size(); ++k) c += (static_cast<uint8_t>(b[k]) & 0xC0) != 0x80;
+      chars = std::max(chars, c);
+    }
+    std::vector<std::pair<uint32_t, uint32_t>> groups;
+    for (uint32_t i = term_end; i < end;) {
+      uint32_t j = i;
+      while (j < end && byte_at(j) == byte_at(i)) ++j;
+      groups.emplace_back(i, j);
+      i = j;
+    }
+    const auto first = static_cast<uint32_t>(t_.nodes.size());
+    t_.nodes.resize(t_.nodes.size() + groups.size());
+    TrieNode& n = t_.nodes[index];
+    n.begin = begin;
+    n.end = end;
+    n.term_end = term_end;
+    n.plain_below = plain;
+    n.plain_chars_below = chars;
+    n.first_child = first;
+    n.child_count = static_cast<uint32_t>(groups.size());
+    for (size_t k = 0; k < groups.size(); ++k) {
+      t_.nodes[first + k].byte = byte_at(groups[k].first);
+      fill(first + static_cast<uint32_t>(k), groups[k].first, groups[k].second, depth + 1);
+    }
+  }
+
+ private:
+  TokenTrie& t_;
+  std::vector<std::vector<bool>> plain_;
+};
+
+}  // namespace
+
+std::shared_ptr<const TokenTrie> build_token_trie(const Tokenizer& tokenizer) {
+  auto t = std::make_shared<TokenTrie>();
+  t->vocab_size = tokenizer.vocab_size();
+  t->bytes.resize(static_cast<size_t>(t->vocab_size));
+  for (int32_t id = 0; id < t->vocab_size; ++id) {
+    if (tokenizer.is_special(id)) continue;
+    std::string& b = t->bytes[static_cast<size_t>(id)];
+    if (const auto byte = tokenizer.byte_value(id)) {
+      b.assign(1, static_cast<char>(*byte));
+    } else {
+      tokenizer.append_piece_text(id, b);
+    }
+    if (!b.empty()) t->sorted_ids.push_back(id);
+    t->max_token_bytes = std::max(t->max_token_bytes, b.size());
+  }
+  std::sort(t->sorted_ids.begin(), t->sorted_ids.end(), [&](int32_t a, int32_t b) {
+    return t->bytes[static_cast<size_t>(a)] < t->bytes[static_cast<size_t>(b)];
+  });
+  t->nodes.resize(1);
+  TrieBuilder(*t).fill(0, 0, static_cast<uint32_t>(t->sorted_ids.size()), 0);
+  return t;
+}
+
+}  // namespace gemma4

@@ -1,0 +1,140 @@
+// Schema by schema: valid instances are accepted (and complete), invalid ones rejected, in the
+// style of the JSON-Schema-Test-Suite; unsupported keywords are errors naming them.
+#include <gtest/gtest.h>
+
+#include "gemma4/grammar.h"
+
+namespace gemma4 {
+namespace {
+
+using nlohmann::json;
+
+// Accepted as a whole and complete.
+bool matches(const json& schema, const std::string& text) {
+  ByteMatcher m(compile_json_schema(schema));
+  return m.accept(text) && m.can_end();
+}
+
+TEST(GrammarSchema, Primitives) {
+  const json s = {{"type", "string"}};
+  EXPECT_TRUE(matches(s, R"("hello")"));
+  EXPECT_TRUE(matches(s, R"("a\"b\\c\u00e9\n")"));
+  EXPECT_TRUE(matches(s, "\"caf\xc3\xa9\""));
+  EXPECT_FALSE(matches(s, "\"\xc3\""));        // broken UTF-8
+  EXPECT_FALSE(matches(s, "\"\xed\xa0\x80\""));  // encoded surrogate
+  EXPECT_FALSE(matches(s, R"("\ud800")"));      // lone surrogate escape
+  EXPECT_FALSE(matches(s, "\"a\nb\""));         // raw control character
+  EXPECT_FALSE(matches(s, R"("abc)"));
+  EXPECT_FALSE(matches(s, "12"));
+  EXPECT_TRUE(matches({{"type", "integer"}}, "-120"));
+  EXPECT_TRUE(matches({{"type", "integer"}}, "0"));
+  EXPECT_FALSE(matches({{"type", "integer"}}, "01"));
+  EXPECT_FALSE(matches({{"type", "integer"}}, "1.5"));
+  EXPECT_FALSE(matches({{"type", "integer"}}, "1234567890123456"));  // more than 15 digits
+  EXPECT_TRUE(matches({{"type", "number"}}, "-0.5e+10"));
+  EXPECT_TRUE(matches({{"type", "number"}}, "3.25"));
+  EXPECT_FALSE(matches({{"type", "number"}}, "1."));
+  EXPECT_FALSE(matches({{"type", "number"}}, "-"));
+  EXPECT_FALSE(matches({{"type", "number"}}, ".5"));
+  EXPECT_TRUE(matches({{"type", "boolean"}}, "false"));
+  EXPECT_FALSE(matches({{"type", "boolean"}}, "fals"));
+  EXPECT_TRUE(matches({{"type", "null"}}, "null"));
+  EXPECT_TRUE(matches({{"type", json::array({"string", "null"})}}, "null"));
+  EXPECT_TRUE(matches({{"type", json::array({"string", "null"})}}, R"("x")"));
+}
+
+TEST(GrammarSchema, StringLengths) {
+  const json s = {{"type", "string"}, {"minLength", 2}, {"maxLength", 3}};
+  EXPECT_FALSE(matches(s, R"("a")"));
+  EXPECT_TRUE(matches(s, R"("ab")"));
+  EXPECT_TRUE(matches(s, "\"\xc3\xa9\xc3\xa9\xc3\xa9\""));  // three characters, six bytes
+  EXPECT_TRUE(matches(s, R"("a\n")"));                     // an escape is one character
+  EXPECT_FALSE(matches(s, R"("abcd")"));
+}
+
+TEST(GrammarSchema, EnumConstAnyOf) {
+  const json e = {{"enum", json::array({"red", "green", 3, nullptr})}};
+  EXPECT_TRUE(matches(e, R"("green")"));
+  EXPECT_TRUE(matches(e, "3"));
+  EXPECT_TRUE(matches(e, "null"));
+  EXPECT_FALSE(matches(e, R"("blue")"));
+  EXPECT_FALSE(matches(e, "30"));
+  EXPECT_TRUE(matches({{"const", {{"a", 1}}}}, R"({"a":1})"));
+  const json any = {{"anyOf", json::array({{{"type", "integer"}}, {{"type", "string"}, {"maxLength", 1}}})}};
+  EXPECT_TRUE(matches(any, "42"));
+  EXPECT_TRUE(matches(any, R"("x")"));
+  EXPECT_FALSE(matches(any, R"("xy")"));
+}
+
+// nlohmann::json keeps object keys sorted, so "schema order" is the keys' sorted order.
+TEST(GrammarSchema, ObjectsInKeyOrder) {
+  const json s = json::parse(R"({"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},
+    "nick":{"type":"string"}},"required":["name","age"],"additionalProperties":false})");
+  EXPECT_TRUE(matches(s, R"({"age":3,"name":"Al"})"));
+  EXPECT_TRUE(matches(s, R"({"age":3,"name":"Al","nick":"a"})"));
+  EXPECT_FALSE(matches(s, R"({"name":"Al","age":3})"));  // out of order
+  EXPECT_FALSE(matches(s, R"({"name":"Al"})"));          // required age missing
+  EXPECT_FALSE(matches(s, R"({"age":3,"name":"Al","x":1})"));
+  EXPECT_FALSE(matches(s, R"({"age":3,"name":"Al",})"));
+  const json optional = json::parse(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}}})");
+  EXPECT_TRUE(matches(optional, "{}"));
+  EXPECT_TRUE(matches(optional, R"({"b":1})"));
+  EXPECT_TRUE(matches(optional, R"({"a":1,"b":2})"));
+  EXPECT_FALSE(matches(optional, R"({"b":1,"a":2})"));
+  const json map = json::parse(R"({"type":"object","additionalProperties":{"type":"integer"}})");
+  EXPECT_TRUE(matches(map, R"({"x":1,"y":2})"));
+  EXPECT_FALSE(matches(map, R"({"x":"1"})"));
+}
+
+TEST(GrammarSchema, Arrays) {
+  const json s = {{"type", "array"}, {"items", {{"type", "integer"}}}, {"minItems", 1}, {"maxItems", 2}};
+  EXPECT_FALSE(matches(s, "[]"));
+  EXPECT_TRUE(matches(s, "[1]"));
+  EXPECT_TRUE(matches(s, "[1,2]"));
+  EXPECT_FALSE(matches(s, "[1,2,3]"));
+  EXPECT_FALSE(matches(s, "[1,]"));
+  EXPECT_FALSE(matches(s, "[\"a\"]"));
+  EXPECT_TRUE(matches({{"type", "array"}}, R"([1,"a",{"b":[null]}])"));
+}
+
+TEST(GrammarSchema, RecursiveRefs) {
+  const json s = json::parse(R"({"$defs":{"node":{"type":"object","properties":{"v":{"type":"integer"},
+    "kids":{"type":"array","items":{"$ref":"#/$defs/node"}}},"required":["v","kids"]}},"$ref":"#/$defs/node"})");
+  EXPECT_TRUE(matches(s, R"({"kids":[{"kids":[],"v":2},{"kids":[{"kids":[],"v":4}],"v":3}],"v":1})"));
+  EXPECT_FALSE(matches(s, R"({"kids":[{"v":2}],"v":1})"));
+}
+
+TEST(GrammarSchema, AnyJsonObjectHasNoWhitespaceAndBoundedNesting) {
+  ByteMatcher m(compile_any_json_object());
+  EXPECT_TRUE(ByteMatcher(m).accept(R"({"a":[1,2.5,"x",true,null,{"b":{}}]})"));
+  EXPECT_FALSE(ByteMatcher(m).accept("[1]"));  // an object at the top
+  EXPECT_FALSE(ByteMatcher(m).accept("{ "));   // whitespace is never generated
+  std::string deep = "{\"a\":";
+  for (int i = 0; i < 100; ++i) deep += "[";
+  EXPECT_FALSE(ByteMatcher(m).accept(deep));
+  ByteMatcher done(compile_any_json_object());
+  ASSERT_TRUE(done.accept("{}"));
+  EXPECT_TRUE(done.must_end());
+}
+
+TEST(GrammarSchema, UnsupportedKeywordsAreErrorsNamingThem) {
+  for (const char* text : {R"({"type":"string","pattern":"a+"})", R"({"type":"number","minimum":0})",
+                           R"({"oneOf":[{"type":"string"}]})", R"({"allOf":[{"type":"string"},{"maxLength":2}]})",
+                           R"({"type":"string","format":"email"})", R"({"$ref":"https://example.com/s.json"})",
+                           R"({"type":"object","properties":{},"required":["a"]})", R"({"type":"widget"})"}) {
+    try {
+      compile_json_schema(json::parse(text));
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const GrammarError& e) {
+      EXPECT_NE(std::string(e.what()).find("schema at"), std::string::npos) << e.what();
+    }
+  }
+  try {
+    compile_json_schema(json::parse(R"({"type":"string","pattern":"a+"})"));
+  } catch (const GrammarError& e) {
+    EXPECT_NE(std::string(e.what()).find("'pattern'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gemma4
