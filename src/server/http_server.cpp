@@ -17,6 +17,8 @@ using Request = httplib::Request;
 using Response = httplib::Response;
 using Clock = std::chrono::steady_clock;
 
+constexpr size_t kKeepAliveMaxRequests = 100000;
+
 // The access log's request start: handlers run on the connection's worker thread from the
 // pre-routing hook to the logger, so a thread-local carries it.
 thread_local std::optional<Clock::time_point> t_request_started;
@@ -99,6 +101,11 @@ void HttpServer::Impl::install() {
   const int threads = state.options().http_threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(state.options().max_body_bytes);
+  // httplib closes a kept-alive connection after 5 requests by default; clients expect to reuse it.
+  http.set_keep_alive_max_count(kKeepAliveMaxRequests);
+  // A response is written as headers then body: with Nagle's algorithm the body waits for the
+  // client's delayed ACK (~40 ms). Accepted sockets inherit the option from the listening one.
+  http.set_tcp_nodelay(true);
   if (!state.options().cors_origin.empty()) {
     http.set_default_headers({{"Access-Control-Allow-Origin", state.options().cors_origin},
                               {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
