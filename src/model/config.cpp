@@ -104,6 +104,16 @@ std::vector<int32_t> token_id_list(const FieldReader& f, const char* key) {
   return ids;
 }
 
+// The engine reads no architecture name (model_type decides), but a list that is not strings is
+// a corrupt file and is named as such rather than ignored.
+void check_string_list(const FieldReader& f, const char* key) {
+  if (!f.has(key)) return;
+  const json& v = f.raw(key);
+  if (!v.is_array()) f.fail(key, "must be a list of strings (got " + v.dump() + ")");
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!v[i].is_string()) f.fail(std::string(key) + "[" + std::to_string(i) + "]", "must be a string (got " + v[i].dump() + ")");
+}
+
 RopeParameters parse_rope(const json& obj, const std::string& source, const RopeParameters& fallback) {
   if (!obj.is_object()) throw Error(source + ": rope parameters must be an object");
   FieldReader f(obj, source);
@@ -233,10 +243,13 @@ ModelConfig parse_model_config(const json& doc, const std::string& source) {
   if (f.has("bos_token_id")) c.bos_token_id = static_cast<int32_t>(f.integer("bos_token_id", 2, 0, kMaxTokenId));
   if (f.has("pad_token_id")) c.pad_token_id = static_cast<int32_t>(f.integer("pad_token_id", 0, 0, kMaxTokenId));
   {
+    // Both levels are checked; the top level's list wins, as in transformers' generation defaults.
     auto eos = token_id_list(top, "eos_token_id");
-    if (eos.empty()) eos = token_id_list(f, "eos_token_id");
+    const auto text_eos = token_id_list(f, "eos_token_id");
+    if (eos.empty()) eos = text_eos;
     if (!eos.empty()) c.eos_token_ids = eos;
   }
+  for (const FieldReader* r : {&top, &f}) check_string_list(*r, "architectures");
 
   // Features this engine does not implement are refused rather than silently ignored.
   if (f.boolean("enable_moe_block", false))

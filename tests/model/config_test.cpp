@@ -173,6 +173,28 @@ TEST(Config, RefusesUnsupportedAndInvalidConfigs) {
   expect_error({{"num_hidden_layers", 7}, {"num_kv_shared_layers", 2}}, "no earlier full-attention layer");
 }
 
+// A field the engine reads is type-checked wherever it may appear, even where another level's copy
+// wins: the text config's eos_token_id under a top-level one, and the architectures list.
+TEST(Config, WrongTypesAreErrorsNamingTheField) {
+  const json nested_eos = json::parse(R"({"eos_token_id": [1, 106], "text_config": {"eos_token_id": [1, "x"]}})");
+  expect_error(nested_eos, "config.json (text_config): field 'eos_token_id[1]' must be an integer (got \"x\")");
+  expect_error(json::parse(R"({"eos_token_id": 1, "text_config": {"eos_token_id": true}})"),
+               "(text_config): field 'eos_token_id' must be an integer or a list of integers");
+  expect_error(json::parse(R"({"architectures": "Gemma4ForConditionalGeneration"})"),
+               "field 'architectures' must be a list of strings");
+  expect_error(json::parse(R"({"architectures": ["Gemma4ForConditionalGeneration", 5]})"),
+               "field 'architectures[1]' must be a string (got 5)");
+  expect_error(json::parse(R"({"text_config": {"architectures": {}}})"), "(text_config): field 'architectures'");
+  expect_error(json::parse(R"({"text_config": {"rms_norm_eps": "1e-6"}})"),
+               "(text_config): field 'rms_norm_eps' must be a number");
+  expect_error(json::parse(R"({"model_type": ["gemma4"]})"), "field 'model_type' must be a string");
+  // The well-typed forms still load, and the top-level stop tokens still win.
+  const ModelConfig c = parse_model_config(json::parse(
+      R"({"architectures": ["Gemma4ForConditionalGeneration"], "eos_token_id": [1, 106],
+          "text_config": {"num_hidden_layers": 2, "eos_token_id": 1}})"));
+  EXPECT_EQ(c.eos_token_ids, (std::vector<int32_t>{1, 106}));
+}
+
 TEST(Config, MissingFolderAndFileAreClearErrors) {
   try {
     load_model_config("/nonexistent/model");
