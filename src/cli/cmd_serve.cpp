@@ -3,8 +3,10 @@
 // get 503, running ones have a grace period, then the engine cancels the rest.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -59,6 +61,16 @@ sigset_t block_signals() {
   return set;
 }
 
+// Every open connection is a descriptor: raise the soft limit if it would not hold them all.
+void allow_connections(int max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + 128;  // model files, logs, epoll
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 // Waits up to `seconds` for running completions to finish; a second signal cuts it short.
 void drain(server::HttpServer& http, const sigset_t& signals, double seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
@@ -73,6 +85,7 @@ void serve(ServeArgs& a) {
   if (a.server.model_alias.empty() && is_hub_id(a.model)) a.server.model_alias = a.model;  // not the commit folder's name
   // Each open stream holds an HTTP worker: room for every running and queued request, plus some.
   a.server.http_threads = static_cast<int>(std::min<int64_t>(1024, std::max<int64_t>(32, a.engine.parallel + a.engine.max_queue + 16)));
+  allow_connections(a.server.max_connections);
   const sigset_t signals = block_signals();
 
   server::HttpServer http(a.server);
@@ -160,6 +173,11 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--model-alias", a->server.model_alias, "Model id reported to and accepted from clients");
   cmd->add_option("--max-body", a->server.max_body_bytes, "Largest request body in bytes (bigger: 413)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 32))
+      ->capture_default_str();
+  // httplib's request parser cannot take descriptors past select()'s 1024, so neither can this.
+  cmd->add_option("--max-connections", a->server.max_connections,
+                  "Open connections, idle kept-alive ones included; more get 503 at once")
+      ->check(CLI::Range(1, 960))
       ->capture_default_str();
   cmd->add_option("--drain-seconds", a->drain_seconds, "Grace period for running requests on shutdown")
       ->check(CLI::Range(0.0, 3600.0))

@@ -7,7 +7,9 @@
 
 #include "gemma4/error.h"
 #include "server/completion_routes.h"
+#include "server/connection_server.h"
 #include "server/info_routes.h"
+#include "server/openai_json.h"
 #include "server/webui_routes.h"
 
 namespace gemma4::server {
@@ -16,8 +18,6 @@ namespace {
 using Request = httplib::Request;
 using Response = httplib::Response;
 using Clock = std::chrono::steady_clock;
-
-constexpr size_t kKeepAliveMaxRequests = 100000;
 
 // The access log's request start: handlers run on the connection's worker thread from the
 // pre-routing hook to the logger, so a thread-local carries it.
@@ -61,10 +61,31 @@ void guarded(Response& res, Fn&& fn) {
   }
 }
 
+ConnectionLimits connection_limits(const ServerOptions& o) {
+  ConnectionLimits limits;
+  limits.workers = o.http_threads;
+  limits.max_connections = o.max_connections;
+  limits.max_skipped_body = o.max_body_bytes;
+  limits.keep_alive = o.keep_alive;
+  limits.timeouts = o.timeouts;
+  return limits;
+}
+
+// The whole answer to a connection over the limit, sent before its request is read.
+std::string refusal_response() {
+  ApiError e(503, "The server has too many open connections; try again shortly.", "server_error", "",
+             "too_many_connections");
+  const std::string body = to_json_text(error_body(e));
+  return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+         "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
-  explicit Impl(ServerOptions options) : state(std::move(options)) {}
+  explicit Impl(ServerOptions options)
+      : state(std::move(options)),
+        http(connection_limits(state.options()), state.metrics().connections(), refusal_response()) {}
 
   void install();
   void install_middleware();
@@ -92,20 +113,13 @@ struct HttpServer::Impl {
   }
 
   ServerState state;
-  httplib::Server http;
+  ConnectionServer http;
   int port = -1;
   std::atomic<bool> serving{false}, stop_requested{false};
 };
 
 void HttpServer::Impl::install() {
-  const int threads = state.options().http_threads;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(state.options().max_body_bytes);
-  // httplib closes a kept-alive connection after 5 requests by default; clients expect to reuse it.
-  http.set_keep_alive_max_count(kKeepAliveMaxRequests);
-  // A response is written as headers then body: with Nagle's algorithm the body waits for the
-  // client's delayed ACK (~40 ms). Accepted sockets inherit the option from the listening one.
-  http.set_tcp_nodelay(true);
   if (!state.options().cors_origin.empty()) {
     http.set_default_headers({{"Access-Control-Allow-Origin", state.options().cors_origin},
                               {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
@@ -165,12 +179,19 @@ void HttpServer::Impl::install_routes() {
 }
 
 void HttpServer::Impl::log_access(const Request& req, const Response& res) {
-  state.metrics().count_http_request(res.status);
+  // A request cut short (client gone or stalled mid-body) is httplib's 400 but no client mistake.
+  const bool aborted = ConnectionServer::current_request_cut_short();
+  if (aborted) {
+    state.metrics().count_aborted_request();
+  } else {
+    state.metrics().count_http_request(res.status);
+  }
   double ms = 0;
   if (t_request_started) ms = std::chrono::duration<double, std::milli>(Clock::now() - *t_request_started).count();
   t_request_started.reset();
-  std::fprintf(stderr, "%s:%d \"%s %s\" %d %.1f ms%s\n", req.remote_addr.c_str(), req.remote_port, req.method.c_str(),
-               req.path.c_str(), res.status, ms, res.content_provider_ ? " (stream)" : "");
+  const std::string status = aborted ? "aborted" : std::to_string(res.status);
+  std::fprintf(stderr, "%s:%d \"%s %s\" %s %.1f ms%s\n", req.remote_addr.c_str(), req.remote_port, req.method.c_str(),
+               req.path.c_str(), status.c_str(), ms, res.content_provider_ ? " (stream)" : "");
 }
 
 HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) { impl_->install(); }
@@ -183,12 +204,14 @@ int HttpServer::bind() {
   if (impl_->port < 0) {
     throw Error("cannot listen on " + o.host + ":" + std::to_string(o.port) + " (address in use or not available)");
   }
+  impl_->http.widen_backlog();
   return impl_->port;
 }
 
 void HttpServer::serve() {
   impl_->serving = true;
   if (!impl_->stop_requested) impl_->http.listen_after_bind();
+  impl_->http.close_connections();
   impl_->serving = false;
 }
 

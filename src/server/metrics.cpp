@@ -83,6 +83,14 @@ std::string Metrics::render(const std::optional<EngineStats>& stats) const {
   for (const auto& [status, count] : http_requests_) {
     out << "gemma4_http_requests_total{code=\"" << status << "\"} " << count << '\n';
   }
+  metric(out, "gemma4_http_requests_aborted_total", "counter",
+         "Requests whose headers or body never fully arrived (client closed or stalled); not in gemma4_http_requests_total.",
+         static_cast<int64_t>(aborted_requests_.load()));
+  metric(out, "gemma4_http_connections_open", "gauge", "Open HTTP connections, idle kept-alive ones included.",
+         connections_.open.load());
+  metric(out, "gemma4_http_connections_refused_total", "counter",
+         "Connections answered 503 because the connection limit was reached.",
+         static_cast<int64_t>(connections_.refused.load()));
   return out.str();
 }
 

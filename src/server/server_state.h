@@ -2,6 +2,7 @@
 // What the HTTP handlers share: options, metrics, the backend once loaded, the shutdown flag,
 // and the helpers that write JSON and OpenAI-shaped errors.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 
 #include "server/api_error.h"
 #include "server/backend.h"
+#include "server/connection_stream.h"
 #include "server/metrics.h"
 
 namespace gemma4::server {
@@ -23,7 +25,10 @@ struct ServerOptions {
   std::string cors_origin;  // empty: no CORS headers
   std::string model_alias;  // the model id clients see and may send; empty: the model folder's name
   size_t max_body_bytes = 8u << 20;
-  int http_threads = 64;    // connections served at once (streams hold one each)
+  int http_threads = 64;    // requests read, handled and answered at once (streams hold one each)
+  int max_connections = 512;  // open connections, idle kept-alive ones included; more get 503
+  std::chrono::milliseconds keep_alive{5000};  // idle kept-alive connections are closed after this
+  StreamTimeouts timeouts;  // per read, per write, and for a whole request to arrive
   bool webui = true;        // serve the chat page at / (--no-webui: / is a 404)
 };
 
