@@ -269,11 +269,16 @@ def main():
     parser.add_argument("--long", action="store_true", help="60 s rounds with 24 client loops")
     parser.add_argument("--round-seconds", type=float, help="length of each of the two measured rounds")
     parser.add_argument("--loops", type=int, help="client loops")
+    parser.add_argument("--only", help="comma-separated kinds of the mix to run (normal, streaming, "
+                        "aborted_stream, malformed, oversized, half_sent), to find what grows memory")
+    parser.add_argument("--no-burst", action="store_true", help="no bursts past the queue")
     parser.add_argument("--margin-mib", type=float, default=32, help="allowed RSS growth besides 5 %%")
     args = parser.parse_args()
     seconds = args.round_seconds or (60 if args.long else 6)
     loops = args.loops or (24 if args.long else 12)
 
+    mix = [(k, w) for k, w in MIX if not args.only or k.__name__ in args.only.split(",")]
+    with_burst = not args.no_burst
     server = Server(args)
     failures = []
     report = {"round_seconds": seconds, "loops": loops}
@@ -281,10 +286,10 @@ def main():
         quiet = run_round(server.port, min(seconds / 2, 10), 4, 1, [(normal, 1)], False)
         report["normal_p50_ms_alone"] = p50_ms(quiet.normal_latency)
         report["rss_mib_after_normal_warmup"] = round(rss_bytes(server.proc.pid) / 2**20, 1)
-        run_round(server.port, min(seconds / 2, 10), loops, 2, MIX, True)  # warm-up of the full mix
+        run_round(server.port, min(seconds / 2, 10), loops, 2, mix, with_burst)  # warm-up of the full mix
         rss = []
         for r in (3, 4):
-            tally = run_round(server.port, seconds, loops, r, MIX, True)
+            tally = run_round(server.port, seconds, loops, r, mix, with_burst)
             idle, values = metrics_idle(server.port)
             if not idle:
                 failures.append(f"round {r - 2}: /metrics not idle: {values}")
