@@ -18,6 +18,14 @@ namespace gemma4 {
 
 struct TokenizerData;  // the loaded vocabulary and merges; shared, immutable
 
+// Tokenizer::encode_at_most's answer: the tokens when there are at most the limit of them;
+// otherwise no ids, and `at_least`, a proven lower bound on the count that exceeds the limit.
+struct BoundedEncoding {
+  std::vector<int32_t> ids;
+  bool exceeded = false;
+  size_t at_least = 0;  // the token count when it fits; a lower bound above the limit otherwise
+};
+
 class Tokenizer {
  public:
   // Accepts a model folder (reads DIR/tokenizer.json) or the path of a tokenizer.json itself.
@@ -29,6 +37,13 @@ class Tokenizer {
   // parse_special: match special-token strings in the text (HF default). When false the whole text
   // is ordinary text ("<|turn>" becomes several pieces).
   std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const;
+
+  // encode() for untrusted text with a token budget: the same ids when the text has at most
+  // max_tokens tokens, else it stops early. A text that is too long for its byte length alone
+  // (each token covers at most as many bytes as the longest vocabulary piece holding that byte)
+  // costs one linear scan and no BPE; otherwise encoding stops after the segment (text between
+  // added tokens) where the tokens so far plus that bound of the rest pass max_tokens.
+  BoundedEncoding encode_at_most(std::string_view text, size_t max_tokens, bool parse_special = true) const;
 
   // HF decoding: byte tokens are assembled into UTF-8 (an invalid run becomes one U+FFFD per byte),
   // "▁" becomes " ", special tokens are written as their text unless skip_special.

@@ -24,6 +24,7 @@
 #include "gemma4/engine.h"
 #include "gemma4/error.h"
 #include "server/backend.h"
+#include "server/heap_trim.h"
 #include "server/http_server.h"
 
 namespace gemma4::cli {
@@ -81,6 +82,7 @@ void drain(server::HttpServer& http, const sigset_t& signals, double seconds) {
 }
 
 void serve(ServeArgs& a) {
+  server::bound_heap_retention();  // large request buffers go back to the system when freed
   if (!a.api_key_file.empty()) a.server.api_key = read_api_key(a.api_key_file);
   if (a.server.model_alias.empty() && is_hub_id(a.model)) a.server.model_alias = a.model;  // not the commit folder's name
   // Each open stream holds an HTTP worker: room for every running and queued request, plus some.

@@ -14,6 +14,7 @@
 #include "gemma4/chat.h"
 #include "gemma4/engine.h"
 #include "gemma4/sampling.h"
+#include "gemma4/tokenizer.h"
 
 namespace gemma4::server {
 
@@ -31,6 +32,9 @@ class Backend {
                                   const ChatOptions& options) const = 0;
   // Tokens of text with special-token strings recognised (no <bos> added).
   virtual std::vector<int32_t> encode(std::string_view text) const = 0;
+  // encode() that stops once the text is known to have more than max_tokens tokens
+  // (Tokenizer::encode_at_most): prompts are checked against the context this way.
+  virtual BoundedEncoding encode_at_most(std::string_view text, size_t max_tokens) const = 0;
   // Text of ids with special tokens written out; throws gemma4::Error for an id out of range.
   virtual std::string decode(std::span<const int32_t> ids) const = 0;
 

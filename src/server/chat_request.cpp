@@ -67,15 +67,15 @@ json normalise_tool_calls(const json& calls, const std::string& where) {
   return out;
 }
 
-json parse_messages(const json& body) {
-  const json* messages = fields::array(body, "messages");
-  if (!messages || messages->empty()) {
+json parse_messages(json& body) {
+  if (!fields::array(body, "messages") || body["messages"].empty()) {
     throw invalid_request("'messages' must be a non-empty array of messages", "messages");
   }
+  json& messages = body["messages"];
   json out = json::array();
-  for (size_t i = 0; i < messages->size(); ++i) {
+  for (size_t i = 0; i < messages.size(); ++i) {
     const std::string where = "messages[" + std::to_string(i) + "]";
-    json message = (*messages)[i];
+    json message = std::move(messages[i]);
     if (!message.is_object()) throw invalid_request("'" + where + "' must be an object", where);
     const auto role = fields::string(message, "role", where + ".role");
     if (!role || !kRoles.count(*role)) {
@@ -162,7 +162,7 @@ bool parse_thinking(const json& body) {
 
 }  // namespace
 
-ChatRequest parse_chat_request(const json& body, const GenerationDefaults& defaults, int32_t vocab_size) {
+ChatRequest parse_chat_request(json body, const GenerationDefaults& defaults, int32_t vocab_size) {
   if (!body.is_object()) throw invalid_request("the request body must be a JSON object");
   ChatRequest r;
   r.gen = parse_generation_params(body, defaults, vocab_size);

@@ -25,6 +25,7 @@ struct ChatRequest {
 };
 
 // Throws ApiError naming the parameter at fault.
-ChatRequest parse_chat_request(const nlohmann::json& body, const GenerationDefaults& defaults, int32_t vocab_size);
+// Takes the body by value: the messages are moved out of it, not copied (a prompt may be megabytes).
+ChatRequest parse_chat_request(nlohmann::json body, const GenerationDefaults& defaults, int32_t vocab_size);
 
 }  // namespace gemma4::server

@@ -8,6 +8,7 @@
 #include "server/completion_request.h"
 #include "server/completion_run.h"
 #include "server/connection_probe.h"
+#include "server/heap_trim.h"
 
 namespace gemma4::server {
 namespace {
@@ -21,6 +22,20 @@ void check_model(const ServerState& state, const Backend& backend, const std::st
   if (requested.empty() || requested == state.served_model_name() || requested == backend.model_name()) return;
   throw ApiError(404, "The model '" + requested + "' does not exist; this server serves '" + state.served_model_name() + "'.",
                  "invalid_request_error", "model", "model_not_found");
+}
+
+// The prompt's tokens; a prompt over the context limit is refused as soon as that is known, from
+// its length alone or part way through, so its cost stays near that of a prompt that fits.
+std::vector<int32_t> encode_prompt(const Backend& backend, std::string_view text, const std::string& param) {
+  const int64_t limit = backend.max_context();
+  BoundedEncoding encoded = backend.encode_at_most(text, static_cast<size_t>(limit));
+  if (encoded.exceeded) {
+    throw invalid_request("This model's maximum context length is " + std::to_string(limit) +
+                              " tokens. However, your prompt has at least " + std::to_string(encoded.at_least) +
+                              " tokens. Please reduce the length of the prompt.",
+                          param, "context_length_exceeded");
+  }
+  return std::move(encoded.ids);
 }
 
 // OpenAI refuses a prompt that leaves no room, and a max_tokens that does not fit; without
@@ -110,12 +125,12 @@ void respond(ServerState& state, Backend& backend, CompletionPlan plan, bool str
   send_json(res, *response);
 }
 
-}  // namespace
 
-void handle_chat_completions(ServerState& state, const std::shared_ptr<Backend>& backend_ptr, const httplib::Request& req,
-                             httplib::Response& res) {
+// Parsing, rendering and tokenizing, in a scope of its own so that the request's JSON and prompt
+// text are freed before generation starts.
+CompletionPlan chat_plan(ServerState& state, const std::shared_ptr<Backend>& backend_ptr, const httplib::Request& req,
+                         bool& stream) {
   Backend& backend = *backend_ptr;
-  const Clock::time_point arrived = Clock::now();
   ChatRequest chat = parse_chat_request(parse_json_body(req), backend.defaults(), backend.vocab_size());
   check_model(state, backend, chat.gen.model);
   std::string prompt_text;
@@ -129,30 +144,31 @@ void handle_chat_completions(ServerState& state, const std::shared_ptr<Backend>&
   assembly.starts_in_reasoning = prompt_text.ends_with("<|channel>thought\n");
   assembly.forced_prefix = chat.forced_prefix;
   assembly.parallel_tool_calls = chat.parallel_tool_calls;
-  chat.gen.request.prompt = backend.encode(prompt_text + chat.forced_prefix);
+  prompt_text += chat.forced_prefix;
+  chat.gen.request.prompt = encode_prompt(backend, prompt_text, "messages");
   fit_context(backend, chat.gen, static_cast<int64_t>(chat.gen.request.prompt.size()), "messages");
 
   CompletionPlan plan = base_plan(state, chat.gen, Endpoint::chat);
   plan.make_choice = [assembly, logprobs = chat.gen.request.logprobs, text_of = token_text(backend_ptr)](int index) {
     return make_chat_choice(index, assembly, logprobs, text_of);
   };
-  respond(state, backend, std::move(plan), chat.gen.stream, req, res, arrived);
+  stream = chat.gen.stream;
+  return plan;
 }
 
-void handle_completions(ServerState& state, const std::shared_ptr<Backend>& backend_ptr, const httplib::Request& req,
-                        httplib::Response& res) {
+CompletionPlan text_plan(ServerState& state, const std::shared_ptr<Backend>& backend_ptr, const httplib::Request& req,
+                         bool& stream) {
   Backend& backend = *backend_ptr;
-  const Clock::time_point arrived = Clock::now();
   CompletionRequest completion = parse_completion_request(parse_json_body(req), backend.defaults(), backend.vocab_size());
   check_model(state, backend, completion.gen.model);
   std::vector<int32_t>& prompt = completion.gen.request.prompt;
   if (completion.prompt_text) {
-    prompt = backend.encode(*completion.prompt_text);
+    prompt = encode_prompt(backend, *completion.prompt_text, "prompt");
     // The tokenizer never adds <bos>; a raw prompt gets it unless it already starts with it.
     const auto bos = backend.defaults().bos_token_id;
     if (bos && (prompt.empty() || prompt.front() != *bos)) prompt.insert(prompt.begin(), *bos);
   } else {
-    prompt = completion.prompt_tokens;
+    prompt = std::move(completion.prompt_tokens);
   }
   if (prompt.empty()) throw invalid_request("'prompt' must not be empty", "prompt");
   fit_context(backend, completion.gen, static_cast<int64_t>(prompt.size()), "prompt");
@@ -161,7 +177,28 @@ void handle_completions(ServerState& state, const std::shared_ptr<Backend>& back
   plan.make_choice = [logprobs = completion.gen.request.logprobs, text_of = token_text(backend_ptr)](int index) {
     return make_text_choice(index, logprobs, text_of);
   };
-  respond(state, backend, std::move(plan), completion.gen.stream, req, res, arrived);
+  stream = completion.gen.stream;
+  return plan;
+}
+
+}  // namespace
+
+void handle_chat_completions(ServerState& state, const std::shared_ptr<Backend>& backend_ptr, const httplib::Request& req,
+                             httplib::Response& res) {
+  const Clock::time_point arrived = Clock::now();
+  const TrimHeapAfterRequest trim(req.body.size());
+  bool stream = false;
+  CompletionPlan plan = chat_plan(state, backend_ptr, req, stream);
+  respond(state, *backend_ptr, std::move(plan), stream, req, res, arrived);
+}
+
+void handle_completions(ServerState& state, const std::shared_ptr<Backend>& backend_ptr, const httplib::Request& req,
+                        httplib::Response& res) {
+  const Clock::time_point arrived = Clock::now();
+  const TrimHeapAfterRequest trim(req.body.size());
+  bool stream = false;
+  CompletionPlan plan = text_plan(state, backend_ptr, req, stream);
+  respond(state, *backend_ptr, std::move(plan), stream, req, res, arrived);
 }
 
 }  // namespace gemma4::server

@@ -18,6 +18,9 @@ class EngineBackend final : public Backend {
     return engine_->render_chat(messages, tools, options);
   }
   std::vector<int32_t> encode(std::string_view text) const override { return engine_->tokenizer().encode(text, true); }
+  BoundedEncoding encode_at_most(std::string_view text, size_t max_tokens) const override {
+    return engine_->tokenizer().encode_at_most(text, max_tokens, true);
+  }
   std::string decode(std::span<const int32_t> ids) const override { return engine_->tokenizer().decode(ids); }
 
   std::shared_ptr<RequestHandle> submit(Request request, TokenCallback on_token) override {

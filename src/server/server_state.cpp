@@ -1,5 +1,7 @@
 #include "server/server_state.h"
 
+#include "server/heap_trim.h"
+#include "server/json_body_shape.h"
 #include "server/openai_json.h"
 
 namespace gemma4::server {
@@ -21,8 +23,10 @@ void send_error(httplib::Response& res, const ApiError& error) {
 }
 
 nlohmann::json parse_json_body(const httplib::Request& req) {
+  check_json_body_shape(req.body);
   nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
   if (body.is_discarded()) {
+    if (req.body.size() >= kTrimAfterBodyBytes) trim_heap();  // the partial DOM is freed by now
     throw invalid_request("We could not parse the JSON body of your request: it is not valid JSON.", "", "invalid_json");
   }
   if (!body.is_object()) throw invalid_request("The request body must be a JSON object.", "", "invalid_json");

@@ -1,5 +1,6 @@
 // gemma4::Tokenizer: loading, special-token splitting, normalization and decoding around the BPE
 // core in bpe.cpp.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -43,11 +44,6 @@ std::string normalize(const TokenizerData& data, std::string_view segment) {
   return text;
 }
 
-void encode_segment(const TokenizerData& data, std::string_view segment, std::vector<int32_t>& out) {
-  if (segment.empty()) return;
-  bpe_encode_word(data, normalize(data, segment), out);
-}
-
 // The added token starting at text[pos], longest first; nullptr when none matches there.
 const AddedToken* match_added_token(const TokenizerData& data, std::string_view text, size_t pos, bool parse_special) {
   if (!data.added_token_first_byte[static_cast<unsigned char>(text[pos])]) return nullptr;
@@ -56,6 +52,42 @@ const AddedToken* match_added_token(const TokenizerData& data, std::string_view 
     if ((parse_special || !token.special) && rest.starts_with(token.text)) return &token;
   }
   return nullptr;
+}
+
+// Splits text at added tokens: on_segment(text) for each stretch of ordinary text (never empty),
+// on_added(id) for each added token, in order. Either returns false to stop; so does this.
+template <typename OnSegment, typename OnAdded>
+bool split_at_added_tokens(const TokenizerData& data, std::string_view text, bool parse_special,
+                           const OnSegment& on_segment, const OnAdded& on_added) {
+  size_t segment_start = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const AddedToken* token = match_added_token(data, text, pos, parse_special);
+    if (token == nullptr) {
+      ++pos;
+      continue;
+    }
+    if (pos > segment_start && !on_segment(text.substr(segment_start, pos - segment_start))) return false;
+    if (!on_added(token->id)) return false;
+    pos += token->text.size();
+    segment_start = pos;
+  }
+  return segment_start >= text.size() || on_segment(text.substr(segment_start));
+}
+
+// The lower bound of TokenizerData::token_weight over a whole text, added tokens counting one.
+size_t min_token_count_of_text(const TokenizerData& data, std::string_view text, bool parse_special) {
+  size_t count = 0;
+  split_at_added_tokens(
+      data, text, parse_special,
+      [&](std::string_view segment) {
+        count += min_token_count(data, normalize(data, segment));
+        return true;
+      },
+      [&](int32_t) {
+        ++count;
+        return true;
+      });
+  return count;
 }
 
 }  // namespace
@@ -82,19 +114,52 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
   const TokenizerData& data = *data_;
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
-  size_t segment_start = 0;
-  for (size_t pos = 0; pos < text.size();) {
-    if (const AddedToken* token = match_added_token(data, text, pos, parse_special)) {
-      encode_segment(data, text.substr(segment_start, pos - segment_start), ids);
-      ids.push_back(token->id);
-      pos += token->text.size();
-      segment_start = pos;
-    } else {
-      ++pos;
-    }
-  }
-  encode_segment(data, text.substr(segment_start), ids);
+  split_at_added_tokens(
+      data, text, parse_special,
+      [&](std::string_view segment) {
+        bpe_encode_word(data, normalize(data, segment), ids);
+        return true;
+      },
+      [&](int32_t id) {
+        ids.push_back(id);
+        return true;
+      });
   return ids;
+}
+
+BoundedEncoding Tokenizer::encode_at_most(std::string_view text, size_t max_tokens, bool parse_special) const {
+  const TokenizerData& data = *data_;
+  BoundedEncoding result;
+  size_t rest_bound = min_token_count_of_text(data, text, parse_special);  // of the part not yet encoded
+  if (rest_bound > max_tokens) {
+    result.exceeded = true;
+    result.at_least = rest_bound;
+    return result;
+  }
+  std::vector<int32_t>& ids = result.ids;
+  ids.reserve(std::min(text.size() / 3, max_tokens) + 4);
+  const auto within_budget = [&] { return ids.size() + rest_bound <= max_tokens; };
+  const bool finished = split_at_added_tokens(
+      data, text, parse_special,
+      [&](std::string_view segment) {
+        const std::string normalized = normalize(data, segment);
+        rest_bound -= min_token_count(data, normalized);
+        bpe_encode_word(data, normalized, ids);
+        return within_budget();
+      },
+      [&](int32_t id) {
+        --rest_bound;
+        ids.push_back(id);
+        return within_budget();
+      });
+  if (finished) {
+    result.at_least = ids.size();
+    return result;
+  }
+  result.exceeded = true;
+  result.at_least = ids.size() + rest_bound;
+  result.ids = {};
+  return result;
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {

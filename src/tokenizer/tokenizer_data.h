@@ -120,6 +120,11 @@ struct TokenizerData {
   std::vector<int16_t> byte_of_token;  // per id: the byte of a `<0xHH>` token, or -1
   std::array<int32_t, 256> byte_token{};  // `<0xHH>` id per byte, or -1 when absent
   std::array<int32_t, 128> ascii_piece{};  // id of the one-character ASCII piece, or -1
+  // Per byte value b: 2^32 / L(b), rounded down, where L(b) is the longest vocabulary piece that
+  // contains b (1 when only its byte token does). A token of length n holds only bytes with
+  // L >= n, so its bytes weigh at most 2^32 in total: the weight of a normalized text, >> 32, is a
+  // lower bound on its token count. All zero when <unk> can fuse, since one <unk> covers any length.
+  std::array<uint64_t, 256> token_weight{};
   int32_t unk_id = -1;
   bool byte_fallback = true;
   bool fuse_unk = true;
@@ -143,6 +148,11 @@ struct TokenizerData {
 
 // Parses tokenizer.json text (see tokenizer_json.cpp). Throws gemma4::Error naming `source_name`.
 std::shared_ptr<const TokenizerData> parse_tokenizer_json(std::string_view json_text, std::string_view source_name);
+
+// Fills TokenizerData::token_weight from the pieces, byte tokens and <unk> settings.
+void compute_token_weights(TokenizerData& data);
+// A lower bound on the tokens of an already-normalized segment without added tokens, in one scan.
+size_t min_token_count(const TokenizerData& data, std::string_view normalized);
 
 // BPE on one already-normalized word (see bpe.cpp); appends ids to `out`.
 void bpe_encode_word(const TokenizerData& data, std::string_view word, std::vector<int32_t>& out);

@@ -513,6 +513,7 @@ std::shared_ptr<const TokenizerData> parse_tokenizer_json(std::string_view json_
   data->byte_fallback = model.byte_fallback;
   data->fuse_unk = model.fuse_unk;
   data->ignore_merges = model.ignore_merges;
+  compute_token_weights(*data);
 
   data->merges.reserve(model.merges.size());
   std::string joined;

@@ -105,6 +105,15 @@ class FakeBackend final : public Backend {
     for (const char c : text) ids.push_back(static_cast<unsigned char>(c) + 10);
     return ids;
   }
+  // One token per byte, so the count is known before encoding; like the real tokenizer it gives
+  // no ids past the budget.
+  BoundedEncoding encode_at_most(std::string_view text, size_t max_tokens) const override {
+    BoundedEncoding result;
+    result.at_least = text.size();
+    result.exceeded = text.size() > max_tokens;
+    if (!result.exceeded) result.ids = encode(text);
+    return result;
+  }
   std::string decode(std::span<const int32_t> ids) const override {
     std::string text;
     for (const int32_t id : ids) text += id >= 10 ? std::string(1, static_cast<char>(id - 10)) : "<" + std::to_string(id) + ">";
