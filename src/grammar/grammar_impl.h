@@ -47,6 +47,9 @@ struct Grammar {
   std::vector<Node> nodes;
   int root = -1;
   std::vector<uint8_t> nullable;  // per node: matches the empty string (set by finish_grammar)
+  // Lazy grammars (tool calls): the bytes of the special token that starts a constrained part.
+  // Before it, and after each complete part, tokens are free.
+  std::string trigger;
 };
 
 // Appends a node; a GrammarError once the grammar would exceed kMaxGrammarNodes.

@@ -29,9 +29,13 @@ const std::set<std::string>& annotation_keywords() {
   return k;
 }
 
+// Values are written as JSON, or (dsl) in Gemma 4's tool-call syntax: bare keys, strings between
+// <|"|> tokens, otherwise as JSON.
 class SchemaCompiler {
  public:
-  explicit SchemaCompiler(const json& root) : root_(root) {}
+  explicit SchemaCompiler(const json& root, bool dsl = false) : root_(root), dsl_(dsl) {}
+
+  int compile_root(const json& s, const std::string& path) { return compile(s, path, 0); }
 
   Grammar run() {
     g_.root = compile(root_, "#", 0);
@@ -42,7 +46,7 @@ class SchemaCompiler {
     if (any_ >= 0) return any_;
     any_ = add(make_node(NodeKind::Alt));
     Node object = make_node(NodeKind::Object);
-    object.free_key = string_node(0, -1);
+    object.free_key = free_key();
     object.free_value = any_;
     Node array = make_node(NodeKind::Array);
     array.items = any_;
@@ -54,10 +58,13 @@ class SchemaCompiler {
 
   int any_object() {
     Node object = make_node(NodeKind::Object);
-    object.free_key = string_node(0, -1);
+    object.free_key = free_key();
     object.free_value = any_value();
     return add(std::move(object));
   }
+
+  // Continues an existing grammar (several schemas in one grammar: one per tool).
+  void adopt(Grammar g) { g_ = std::move(g); }
 
   Grammar take(int root) {
     g_.root = root;
@@ -76,11 +83,66 @@ class SchemaCompiler {
     return add(std::move(n));
   }
   int string_node(int64_t min, int64_t max) {
+    if (dsl_) return dsl_string(min, max);
     Node n = make_node(NodeKind::String);
     n.min = min;
     n.max = max;
     return add(std::move(n));
   }
+  // A tool-call string: the text between two <|"|> tokens never contains "<|" as characters, so
+  // the output parser cannot see a quote token in it; with a length bound it holds no '<' at all.
+  int dsl_string(int64_t min, int64_t max) {
+    int body = -1;
+    if (min == 0 && max < 0) {
+      body = compile_regex(g_, "(?:[^<]|<+[^<|])*<*", false);
+    } else {
+      Node n = make_node(NodeKind::Repeat);
+      n.items = compile_regex(g_, "[^<]", false);
+      n.min = min;
+      n.max = max;
+      body = add(std::move(n));
+    }
+    Node seq = make_node(NodeKind::Seq);
+    seq.options = {literal(dsl_quote()), body, literal(dsl_quote())};
+    return add(std::move(seq));
+  }
+
+  static const std::string& dsl_quote() {
+    static const std::string q = special_token_bytes("<|\"|>");
+    return q;
+  }
+
+  // Keys the tool-call reader takes bare: no ':' ',' '}', no surrounding space, not starting with
+  // a quote; others are quoted with <|"|>.
+  static std::string dsl_key(const std::string& key) {
+    const bool bare = !key.empty() && key.find_first_of(":,}{[]<") == std::string::npos && key.front() != '"' &&
+                      key.front() != ' ' && key.back() != ' ';
+    return bare ? key : dsl_quote() + key + dsl_quote();
+  }
+
+  std::string value_text(const json& v) const {
+    if (!dsl_) return v.dump();
+    if (v.is_string()) return dsl_quote() + v.get<std::string>() + dsl_quote();
+    if (v.is_array()) {
+      std::string out = "[";
+      for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + value_text(v[i]);
+      return out + "]";
+    }
+    if (v.is_object()) {
+      std::string out = "{";
+      bool first = true;
+      for (const auto& [key, member] : v.items()) {
+        out += (first ? "" : ",") + dsl_key(key) + ":" + value_text(member);
+        first = false;
+      }
+      return out + "}";
+    }
+    return v.dump();
+  }
+
+  int key_literal(const std::string& key) { return literal(dsl_ ? dsl_key(key) : json(key).dump()); }
+  int free_key() { return dsl_ ? compile_regex(g_, "[A-Za-z0-9_]{1,64}", false) : string_node(0, -1); }
+
   int number_node(bool integer) {
     Node n = make_node(NodeKind::Number);
     n.integer = integer;
@@ -108,7 +170,7 @@ class SchemaCompiler {
     if (!s.is_object()) fail(path, "a schema must be an object or a boolean");
     check_keywords(s, path);
     if (s.contains("$ref")) return reference(s, path, depth);
-    if (s.contains("const")) return literal(s["const"].dump());
+    if (s.contains("const")) return literal(value_text(s["const"]));
     if (s.contains("enum")) return enumeration(s, path);
     if (s.contains("anyOf")) return any_of(s, "anyOf", path, depth);
     if (s.contains("oneOf")) return any_of(s, "oneOf", path, depth);  // as anyOf: see docs/grammar.md
@@ -167,7 +229,7 @@ class SchemaCompiler {
     const json& values = s["enum"];
     if (!values.is_array() || values.empty()) fail(path, "'enum' must be a non-empty array");
     std::vector<int> options;
-    for (const json& v : values) options.push_back(literal(v.dump()));
+    for (const json& v : values) options.push_back(literal(value_text(v)));
     return options.size() == 1 ? options[0] : alt(std::move(options));
   }
 
@@ -292,7 +354,7 @@ class SchemaCompiler {
     if (props) {
       for (const auto& [key, value] : props->items()) {
         listed.insert(key);
-        n.props.push_back(Property{literal(json(key).dump()), compile(value, path + "/properties/" + key, depth + 1),
+        n.props.push_back(Property{key_literal(key), compile(value, path + "/properties/" + key, depth + 1),
                                    required.count(key) > 0});
       }
     }
@@ -302,7 +364,7 @@ class SchemaCompiler {
     if (!props || props->empty()) {
       if (additional.is_boolean() && !additional.get<bool>()) return add(std::move(n));  // only {}
       n.props.clear();
-      n.free_key = string_node(0, -1);
+      n.free_key = free_key();
       n.free_value = compile(additional, path + "/additionalProperties", depth + 1);
     } else if (!additional.is_boolean() && !additional.is_object()) {
       fail(path, "'additionalProperties' must be a boolean or a schema");
@@ -327,12 +389,13 @@ class SchemaCompiler {
     }
     int body = -1;
     try {
-      body = compile_regex(g_, regex, true);
+      body = compile_regex(g_, regex, !dsl_);
     } catch (const GrammarError& e) {
       fail(path, e.what());
     }
     Node n = make_node(NodeKind::Seq);
-    n.options = {literal("\""), body, literal("\"")};
+    const std::string quote = dsl_ ? dsl_quote() : "\"";
+    n.options = {literal(quote), body, literal(quote)};
     return add(std::move(n));
   }
 
@@ -403,6 +466,7 @@ class SchemaCompiler {
   }
 
   const json& root_;
+  bool dsl_ = false;
   Grammar g_;
   std::map<std::string, int> refs_;
   int any_ = -1;
@@ -413,6 +477,47 @@ class SchemaCompiler {
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema) {
   SchemaCompiler c(schema);
   Grammar g = c.run();
+  finish_grammar(g);
+  return std::make_shared<const Grammar>(std::move(g));
+}
+
+std::string special_token_bytes(std::string_view piece) { return "\xFF" + std::string(piece) + "\xFF"; }
+
+// Gemma 4 tool calls: after the <|tool_call> token, call:NAME{arguments}<tool_call|>. A strict
+// tool's arguments follow its parameter schema; another tool's are any object.
+std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools) {
+  if (!tools.is_array() || tools.empty()) throw GrammarError("tools must be a non-empty array");
+  Grammar g;
+  std::vector<int> calls;
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const std::string where = "tools[" + std::to_string(i) + "]";
+    const json& tool = tools[i];
+    const json& function = tool.is_object() && tool.contains("function") ? tool["function"] : tool;
+    if (!function.is_object() || !function.contains("name") || !function["name"].is_string())
+      throw GrammarError(where + " has no function name");
+    const std::string name = function["name"];
+    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != std::string::npos)
+      throw GrammarError(where + ": the function name \"" + name + "\" has characters a tool call cannot carry");
+    const bool strict = function.value("strict", json(false)) == json(true);
+    const json parameters = strict ? function.value("parameters", json{{"type", "object"}, {"properties", json::object()}})
+                                   : json{{"type", "object"}};
+    if (strict && parameters.value("type", json("object")) != json("object"))
+      throw GrammarError("schema at " + where + ".function.parameters: a tool's parameters must be an object schema");
+    SchemaCompiler c(parameters, /*dsl=*/true);
+    c.adopt(std::move(g));
+    const int args = c.compile_root(parameters, "#");
+    g = c.take(-1);
+    Node call;
+    call.kind = NodeKind::Seq;
+    call.options = {add_node(g, Node{NodeKind::Literal, "call:" + name}), args,
+                    add_node(g, Node{NodeKind::Literal, special_token_bytes("<tool_call|>")})};
+    calls.push_back(add_node(g, std::move(call)));
+  }
+  Node root;
+  root.kind = NodeKind::Alt;
+  root.options = std::move(calls);
+  g.root = add_node(g, std::move(root));
+  g.trigger = special_token_bytes("<|tool_call>");
   finish_grammar(g);
   return std::make_shared<const Grammar>(std::move(g));
 }
