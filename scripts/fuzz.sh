@@ -13,7 +13,7 @@ shift || true
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 all_targets=(safetensors_header safetensors_index config_json generation_config tokenizer_json
-             tokenizer_roundtrip chat_template output_parser tool_dsl server_request json_schema)
+             tokenizer_roundtrip chat_template output_parser tool_dsl server_request json_schema grammar_text)
 targets=("${@:-${all_targets[@]}}")
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \

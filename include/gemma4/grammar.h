@@ -36,6 +36,14 @@ struct Grammar;  // compiled, immutable, shareable across requests and threads
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema);
 // Any JSON object (OpenAI's json_object).
 std::shared_ptr<const Grammar> compile_any_json_object();
+// Strict tool calls in Gemma 4's syntax (OpenAI `tools`): free text until the <|tool_call> token,
+// then call:NAME{key:value,...}<tool_call|> with NAME one of the tools and, for a tool with
+// `strict: true`, arguments valid for its parameter schema; then free again.
+std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools);
+
+// A special token inside a grammar: a 0xFF byte, its piece, 0xFF. No text token has these bytes
+// (0xFF is never UTF-8), so a special token is matched only as itself, atomically.
+std::string special_token_bytes(std::string_view piece);
 
 // Byte-level matching, for tests and the token matcher.
 class ByteMatcher {
@@ -60,7 +68,7 @@ class ByteMatcher {
 };
 
 // The vocabulary decoded to bytes once (byte fallback <0xNN> as the byte, "▁" as a space) and
-// arranged as a trie; special tokens are left out (never matched as bytes).
+// arranged as a trie; special tokens as special_token_bytes (never matched by text).
 struct TokenTrie;
 std::shared_ptr<const TokenTrie> build_token_trie(const Tokenizer& tokenizer);
 
@@ -76,10 +84,13 @@ class TokenMatcher {
   void fill_mask(std::vector<uint8_t>& allowed, std::span<const int32_t> end_ids);
   // Advances with a sampled (non-stop) token; false when the grammar rejects it (state unchanged).
   bool accept_token(int32_t id);
-  bool can_end() const { return bytes_.can_end(); }
-  bool must_end() const { return bytes_.must_end(); }
+  bool can_end() const { return !active() || bytes_.can_end(); }
+  bool must_end() const { return active() && bytes_.must_end(); }
+  // A lazy grammar is active after its trigger token until its part is complete; others always.
+  bool active() const { return !lazy_ || triggered_; }
 
  private:
+  bool lazy_ = false, triggered_ = false;
   std::shared_ptr<const Grammar> grammar_;
   std::shared_ptr<const TokenTrie> trie_;
   ByteMatcher bytes_;

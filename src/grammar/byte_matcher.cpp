@@ -16,6 +16,7 @@ constexpr int kMaxAltDepth = 32;        // Alt-of-Alt expansion (guards $ref cyc
 constexpr int kMaxIntDigits = 15;       // integers stay exact in a double (|n| < 2^53)
 constexpr int kMaxFracDigits = 15;
 constexpr int kMaxExpDigits = 2;       // e+99 at most: always a finite double
+constexpr int kMaxNesting = 256;        // nodes entered for one byte (guards rule cycles through Seq)
 
 bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 bool is_hex(uint8_t c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -67,9 +68,11 @@ class Stepper {
       for (int option : n.options) push_value(s, option, c, depth + 1);
       return;
     }
-    if (s.size() >= kMaxStackDepth) return;
+    if (s.size() >= kMaxStackDepth || nesting_ >= kMaxNesting) return;
+    ++nesting_;
     s.push_back(Frame{node, 0, 0, 0});
     feed(std::move(s), c);
+    --nesting_;
   }
 
   void feed(Stack s, uint8_t c) {
@@ -89,17 +92,20 @@ class Stepper {
         case NodeKind::Number: r = number(f, n, c); break;
         case NodeKind::Object: r = object(s, n, c); break;
         case NodeKind::Array: r = array(s, n, c); break;
+        case NodeKind::Seq: r = seq(s, n, c); break;
+        case NodeKind::Repeat: r = repeat(s, n, c); break;
+        case NodeKind::Char: r = chars(f, n, c); break;
         case NodeKind::Alt: return;  // never on a stack
       }
       if (r == Outcome::Reject || r == Outcome::Forked) return;
       if (r == Outcome::Consumed) {
-        out_.push_back(std::move(s));
+        emit(std::move(s));
         return;
       }
       s.pop_back();
       child_done(s);
       if (r == Outcome::ConsumedPop) {
-        out_.push_back(std::move(s));
+        emit(std::move(s));
         return;
       }
       // PassPop: the byte belongs to the parent.
@@ -109,10 +115,20 @@ class Stepper {
  public:  // the step functions serve the string fast path below too
   enum class Outcome { Reject, Consumed, ConsumedPop, PassPop, Forked };
 
-  static void child_done(Stack& s) {
+  // A stack that took the byte. A Repeat's "item started on this byte" mark is cleared: the item
+  // has consumed something, so the Repeat may start another one on a later byte.
+  void emit(Stack s) {
+    for (Frame& f : s)
+      if (f.node >= 0 && f.aux != 0 && g_.nodes[static_cast<size_t>(f.node)].kind == NodeKind::Repeat) f.aux = 0;
+    out_.push_back(std::move(s));
+  }
+
+  void child_done(Stack& s) const {
     if (s.empty()) return;
     Frame& p = s.back();
     if (p.node < 0) return;
+    const NodeKind kind = g_.nodes[static_cast<size_t>(p.node)].kind;
+    if (kind != NodeKind::Object && kind != NodeKind::Array) return;  // Seq and Repeat advanced on entry
     // Object: key done -> expect ':'; value done -> expect ',' or '}'. Array: item done.
     if (p.phase == 2 && p.aux != -2) {
       p.phase = 4;
@@ -333,9 +349,157 @@ class Stepper {
     }
   }
 
+  // A sequence: phase is the next child. The last child replaces the Seq frame (it is done once that
+  // child is), which keeps right-recursive grammars from growing the stack.
+  Outcome seq(Stack& s, const Node& n, uint8_t c) {
+    Frame& f = s.back();
+    const auto size = static_cast<int32_t>(n.options.size());
+    if (f.phase >= size) return Outcome::PassPop;
+    const int child = n.options[static_cast<size_t>(f.phase)];
+    if (f.phase + 1 == size) {
+      s.pop_back();
+      child_done(s);
+    } else {
+      ++f.phase;
+    }
+    push_value(std::move(s), child, c);
+    return Outcome::Forked;
+  }
+
+  // count: items started (capped); aux 1: an item was started on this byte, so an item that ended
+  // without consuming it is not followed by another one (a nullable item cannot loop).
+  Outcome repeat(Stack& s, const Node& n, uint8_t c) {
+    const Frame f = s.back();
+    const bool may_stop = f.count >= n.min || g_.nullable[static_cast<size_t>(n.items)];
+    if (f.aux == 0 && (n.max < 0 || f.count < n.max)) {
+      Stack t = may_stop ? s : std::move(s);
+      t.back().aux = 1;
+      count_one(t.back(), n);
+      push_value(std::move(t), n.items, c);
+    }
+    return may_stop ? Outcome::PassPop : Outcome::Forked;
+  }
+
+  static bool class_meets(const Node& n, uint32_t lo, uint32_t hi) {
+    for (const CodeRange& r : n.ranges) {
+      if (r.lo > hi) return false;
+      if (r.hi >= lo) return true;
+    }
+    return false;
+  }
+
+  // Some code point of the class is still reachable after `value`, with `rest` continuation bytes
+  // to come in a `length`-byte UTF-8 sequence (overlong forms excluded).
+  static bool utf8_feasible(const Node& n, uint32_t value, int rest, int length) {
+    static constexpr uint32_t kMinOfLength[5] = {0, 0, 0x80, 0x800, 0x10000};
+    uint32_t lo = value << (6 * rest);
+    const uint32_t hi = std::min<uint32_t>(lo | ((1u << (6 * rest)) - 1), 0x10FFFF);
+    lo = std::max(lo, kMinOfLength[length]);
+    return lo <= hi && class_meets(n, lo, hi);
+  }
+
+  static int escape_code(uint8_t c) {
+    switch (c) {
+      case '"': return 0x22;
+      case '\\': return 0x5C;
+      case '/': return 0x2F;
+      case 'b': return 0x08;
+      case 'f': return 0x0C;
+      case 'n': return 0x0A;
+      case 'r': return 0x0D;
+      case 't': return 0x09;
+      default: return -1;
+    }
+  }
+
+  // One character of a class. Phases: 0 first byte; 10+k: k UTF-8 continuation bytes to come
+  // (aux: the code point so far, count: the sequence length); 20 after '\\'; 21-24 \u digits.
+  static Outcome chars(Frame& f, const Node& n, uint8_t c) {
+    if (f.phase == 0) {
+      if (n.json_escaped) {
+        if (c == '\\') {
+          if (!class_meets(n, 0, 0xFFFF)) return Outcome::Reject;
+          f.phase = 20;
+          return Outcome::Consumed;
+        }
+        if (c == '"' || c < 0x20) return Outcome::Reject;
+      }
+      if (c < 0x80) return class_meets(n, c, c) ? Outcome::ConsumedPop : Outcome::Reject;
+      int length = 0;
+      uint32_t value = 0;
+      if (c >= 0xC2 && c <= 0xDF) length = 2, value = c & 0x1F;
+      else if (c >= 0xE0 && c <= 0xEF) length = 3, value = c & 0x0F;
+      else if (c >= 0xF0 && c <= 0xF4) length = 4, value = c & 0x07;
+      else return Outcome::Reject;
+      if (!utf8_feasible(n, value, length - 1, length)) return Outcome::Reject;
+      f.phase = 10 + length - 1;
+      f.count = length;
+      f.aux = static_cast<int32_t>(value);
+      return Outcome::Consumed;
+    }
+    if (f.phase > 10 && f.phase <= 13) {
+      if (c < 0x80 || c > 0xBF) return Outcome::Reject;
+      const uint32_t value = (static_cast<uint32_t>(f.aux) << 6) | (c & 0x3F);
+      const int rest = f.phase - 11;
+      if (!utf8_feasible(n, value, rest, f.count)) return Outcome::Reject;
+      if (rest == 0) return Outcome::ConsumedPop;
+      --f.phase;
+      f.aux = static_cast<int32_t>(value);
+      return Outcome::Consumed;
+    }
+    if (f.phase == 20) {
+      if (c == 'u') {
+        f.phase = 21;
+        f.aux = 0;
+        return Outcome::Consumed;
+      }
+      const int code = escape_code(c);
+      if (code < 0 || !class_meets(n, static_cast<uint32_t>(code), static_cast<uint32_t>(code))) return Outcome::Reject;
+      return Outcome::ConsumedPop;
+    }
+    if (f.phase >= 21 && f.phase <= 24) {
+      if (!is_hex(c)) return Outcome::Reject;
+      const uint32_t digit = is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
+      const uint32_t value = (static_cast<uint32_t>(f.aux) << 4) | digit;
+      const int rest = 24 - f.phase;
+      const uint32_t lo = value << (4 * rest), hi = lo | ((1u << (4 * rest)) - 1);
+      if (!class_meets(n, lo, hi)) return Outcome::Reject;  // the ranges hold no surrogates
+      if (rest == 0) return Outcome::ConsumedPop;
+      ++f.phase;
+      f.aux = static_cast<int32_t>(value);
+      return Outcome::Consumed;
+    }
+    return Outcome::Reject;
+  }
+
   const Grammar& g_;
   std::vector<Stack>& out_;
+  int nesting_ = 0;
 };
+
+// The stack can finish without another byte: every frame from the top is complete or can be left.
+bool stack_can_end(const Grammar& g, const Stack& st) {
+  for (size_t i = st.size(); i-- > 0;) {
+    const Frame& f = st[i];
+    if (f.node < 0) return f.phase == 1 || (f.phase == 0 && g.nullable[static_cast<size_t>(g.root)]);
+    const Node& n = g.nodes[static_cast<size_t>(f.node)];
+    switch (n.kind) {
+      case NodeKind::Number:
+        if (!number_can_end(f)) return false;
+        break;
+      case NodeKind::Seq:
+        for (size_t j = static_cast<size_t>(f.phase); j < n.options.size(); ++j)
+          if (!g.nullable[static_cast<size_t>(n.options[j])]) return false;
+        break;
+      case NodeKind::Repeat:
+        if (f.count < n.min && !g.nullable[static_cast<size_t>(n.items)]) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -376,12 +540,43 @@ bool advance(const Grammar& g, const ByteMatcher::State& in, uint8_t byte, ByteM
 }
 
 bool state_can_end(const Grammar& g, const ByteMatcher::State& s) {
-  for (const Stack& st : s.stacks) {
-    if (st.size() == 1 && st[0].phase == 1) return true;
-    if (st.size() == 2 && g.nodes[static_cast<size_t>(st[1].node)].kind == NodeKind::Number && number_can_end(st[1]))
-      return true;
-  }
+  for (const Stack& st : s.stacks)
+    if (stack_can_end(g, st)) return true;
   return false;
+}
+
+int add_node(Grammar& g, Node n) {
+  if (g.nodes.size() >= kMaxGrammarNodes)
+    throw GrammarError("the grammar is too large (more than " + std::to_string(kMaxGrammarNodes) + " nodes)");
+  g.nodes.push_back(std::move(n));
+  return static_cast<int>(g.nodes.size()) - 1;
+}
+
+void finish_grammar(Grammar& g) {
+  g.nullable.assign(g.nodes.size(), 0);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      if (g.nullable[i]) continue;
+      const Node& n = g.nodes[i];
+      bool empty = false;
+      switch (n.kind) {
+        case NodeKind::Alt:
+          for (int o : n.options) empty = empty || g.nullable[static_cast<size_t>(o)];
+          break;
+        case NodeKind::Seq:
+          empty = true;
+          for (int o : n.options) empty = empty && g.nullable[static_cast<size_t>(o)];
+          break;
+        case NodeKind::Repeat:
+          empty = n.min == 0 || g.nullable[static_cast<size_t>(n.items)];
+          break;
+        default:
+          break;
+      }
+      if (empty) g.nullable[i] = 1, changed = true;
+    }
+  }
 }
 
 int64_t plain_chars_accepted(const Grammar& g, const ByteMatcher::State& s) {

@@ -5,13 +5,21 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gemma4/grammar.h"
 
 namespace gemma4 {
 
-enum class NodeKind : uint8_t { Literal, Alt, String, Number, Object, Array };
+// Literal..Array are JSON's shapes; Seq, Repeat and Char are the general ones that regular
+// expressions (`pattern`, `format`, numeric ranges) and grammar text compile to.
+enum class NodeKind : uint8_t { Literal, Alt, String, Number, Object, Array, Seq, Repeat, Char };
+
+// A closed range of Unicode code points.
+struct CodeRange {
+  uint32_t lo = 0, hi = 0;
+};
 
 struct Property {
   int key = -1;    // a Literal node: the key with its quotes, JSON-escaped
@@ -21,19 +29,57 @@ struct Property {
 
 struct Node {
   NodeKind kind = NodeKind::Literal;
-  std::string text;           // Literal: the exact bytes
-  std::vector<int> options;   // Alt: any one of these nodes
-  int64_t min = 0, max = -1;  // String: length in characters; Array: items (max -1: unbounded)
+  std::string text;           // Literal: the exact bytes (never empty: an empty Seq matches nothing)
+  std::vector<int> options;   // Alt: any one of these nodes; Seq: these nodes in order
+  int64_t min = 0, max = -1;  // String: length in characters; Array, Repeat: items (max -1: unbounded)
   bool integer = false;       // Number: no fraction or exponent
   std::vector<Property> props;         // Object: properties in schema order
   int free_key = -1, free_value = -1;  // Object with arbitrary keys (a String node and a value)
-  int items = -1;                      // Array: the item node
+  int items = -1;                      // Array, Repeat: the item node
+  // Char: one character whose code point is in one of these sorted, disjoint ranges (surrogates
+  // never included). With json_escaped it is written as inside a JSON string: '"', '\\' and
+  // control characters only as escapes, any character also as a \uXXXX escape.
+  std::vector<CodeRange> ranges;
+  bool json_escaped = false;
 };
 
 struct Grammar {
   std::vector<Node> nodes;
   int root = -1;
+  std::vector<uint8_t> nullable;  // per node: matches the empty string (set by finish_grammar)
+  // Lazy grammars (tool calls): the bytes of the special token that starts a constrained part.
+  // Before it, and after each complete part, tokens are free.
+  std::string trigger;
 };
+
+// Appends a node; a GrammarError once the grammar would exceed kMaxGrammarNodes.
+constexpr size_t kMaxGrammarNodes = 20000;
+int add_node(Grammar& g, Node n);
+// A regular expression (the subset in docs/grammar.md) as nodes matching the whole text (anchors
+// implied). With json_string its characters are written as inside a JSON string. GrammarError
+// names what is not supported and where.
+int compile_regex(Grammar& g, std::string_view pattern, bool json_string);
+// A character class node over code points (sorted, merged, surrogates removed); GrammarError when
+// nothing is left.
+int add_char_class(Grammar& g, std::vector<CodeRange> ranges, bool json_string);
+
+// The regular expression of a string `format` (date-time, date, time, duration, email, hostname,
+// ipv4, ipv6, uuid); empty for a format without one.
+std::string format_regex(std::string_view format);
+
+// Regular expressions for numbers in a range, written without exponent or leading zeros and with at
+// most 15 integer digits. A bound is a whole number; `exclusive` excludes it.
+struct NumberBound {
+  bool present = false;
+  int64_t value = 0;
+  bool exclusive = false;
+};
+constexpr int64_t kMaxGrammarInteger = 999999999999999;  // 15 digits
+std::string integer_range_regex(int64_t lo, int64_t hi);  // "" when lo > hi
+std::string number_range_regex(NumberBound lo, NumberBound hi);  // "" when the range is empty
+
+// Computes the derived tables (nullable); every compiler calls it last.
+void finish_grammar(Grammar& g);
 
 // One level of the parse stack. node -1 is the root slot (phase 1: the value is complete).
 struct Frame {

@@ -1,6 +1,9 @@
 // JSON Schema -> grammar nodes. Every keyword is either honoured, an annotation (ignored because
 // it constrains nothing), or a GrammarError naming it: a schema is never silently weakened.
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "grammar/grammar_impl.h"
@@ -17,8 +20,8 @@ Node make_node(NodeKind kind) {
   return n;
 }
 
-constexpr size_t kMaxNodes = 20000;
 constexpr int kMaxSchemaDepth = 64;
+constexpr int kMaxAllOfDepth = 16;
 
 const std::set<std::string>& annotation_keywords() {
   static const std::set<std::string> k = {"title", "description", "default", "examples", "$schema", "$id",
@@ -26,9 +29,13 @@ const std::set<std::string>& annotation_keywords() {
   return k;
 }
 
+// Values are written as JSON, or (dsl) in Gemma 4's tool-call syntax: bare keys, strings between
+// <|"|> tokens, otherwise as JSON.
 class SchemaCompiler {
  public:
-  explicit SchemaCompiler(const json& root) : root_(root) {}
+  explicit SchemaCompiler(const json& root, bool dsl = false) : root_(root), dsl_(dsl) {}
+
+  int compile_root(const json& s, const std::string& path) { return compile(s, path, 0); }
 
   Grammar run() {
     g_.root = compile(root_, "#", 0);
@@ -39,7 +46,7 @@ class SchemaCompiler {
     if (any_ >= 0) return any_;
     any_ = add(make_node(NodeKind::Alt));
     Node object = make_node(NodeKind::Object);
-    object.free_key = string_node(0, -1);
+    object.free_key = free_key();
     object.free_value = any_;
     Node array = make_node(NodeKind::Array);
     array.items = any_;
@@ -51,10 +58,13 @@ class SchemaCompiler {
 
   int any_object() {
     Node object = make_node(NodeKind::Object);
-    object.free_key = string_node(0, -1);
+    object.free_key = free_key();
     object.free_value = any_value();
     return add(std::move(object));
   }
+
+  // Continues an existing grammar (several schemas in one grammar: one per tool).
+  void adopt(Grammar g) { g_ = std::move(g); }
 
   Grammar take(int root) {
     g_.root = root;
@@ -66,22 +76,73 @@ class SchemaCompiler {
     throw GrammarError("schema at " + path + ": " + what);
   }
 
-  int add(Node n) {
-    if (g_.nodes.size() >= kMaxNodes) throw GrammarError("the schema is too large (more than 20000 grammar nodes)");
-    g_.nodes.push_back(std::move(n));
-    return static_cast<int>(g_.nodes.size()) - 1;
-  }
+  int add(Node n) { return add_node(g_, std::move(n)); }
   int literal(std::string text) {
     Node n = make_node(NodeKind::Literal);
     n.text = std::move(text);
     return add(std::move(n));
   }
   int string_node(int64_t min, int64_t max) {
+    if (dsl_) return dsl_string(min, max);
     Node n = make_node(NodeKind::String);
     n.min = min;
     n.max = max;
     return add(std::move(n));
   }
+  // A tool-call string: the text between two <|"|> tokens never contains "<|" as characters, so
+  // the output parser cannot see a quote token in it; with a length bound it holds no '<' at all.
+  int dsl_string(int64_t min, int64_t max) {
+    int body = -1;
+    if (min == 0 && max < 0) {
+      body = compile_regex(g_, "(?:[^<]|<+[^<|])*<*", false);
+    } else {
+      Node n = make_node(NodeKind::Repeat);
+      n.items = compile_regex(g_, "[^<]", false);
+      n.min = min;
+      n.max = max;
+      body = add(std::move(n));
+    }
+    Node seq = make_node(NodeKind::Seq);
+    seq.options = {literal(dsl_quote()), body, literal(dsl_quote())};
+    return add(std::move(seq));
+  }
+
+  static const std::string& dsl_quote() {
+    static const std::string q = special_token_bytes("<|\"|>");
+    return q;
+  }
+
+  // Keys the tool-call reader takes bare: no ':' ',' '}', no surrounding space, not starting with
+  // a quote; others are quoted with <|"|>.
+  static std::string dsl_key(const std::string& key) {
+    const bool bare = !key.empty() && key.find_first_of(":,}{[]<") == std::string::npos && key.front() != '"' &&
+                      key.front() != ' ' && key.back() != ' ';
+    return bare ? key : dsl_quote() + key + dsl_quote();
+  }
+
+  std::string value_text(const json& v) const {
+    if (!dsl_) return v.dump();
+    if (v.is_string()) return dsl_quote() + v.get<std::string>() + dsl_quote();
+    if (v.is_array()) {
+      std::string out = "[";
+      for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + value_text(v[i]);
+      return out + "]";
+    }
+    if (v.is_object()) {
+      std::string out = "{";
+      bool first = true;
+      for (const auto& [key, member] : v.items()) {
+        out += (first ? "" : ",") + dsl_key(key) + ":" + value_text(member);
+        first = false;
+      }
+      return out + "}";
+    }
+    return v.dump();
+  }
+
+  int key_literal(const std::string& key) { return literal(dsl_ ? dsl_key(key) : json(key).dump()); }
+  int free_key() { return dsl_ ? compile_regex(g_, "[A-Za-z0-9_]{1,64}", false) : string_node(0, -1); }
+
   int number_node(bool integer) {
     Node n = make_node(NodeKind::Number);
     n.integer = integer;
@@ -109,9 +170,10 @@ class SchemaCompiler {
     if (!s.is_object()) fail(path, "a schema must be an object or a boolean");
     check_keywords(s, path);
     if (s.contains("$ref")) return reference(s, path, depth);
-    if (s.contains("const")) return literal(s["const"].dump());
+    if (s.contains("const")) return literal(value_text(s["const"]));
     if (s.contains("enum")) return enumeration(s, path);
     if (s.contains("anyOf")) return any_of(s, "anyOf", path, depth);
+    if (s.contains("oneOf")) return any_of(s, "oneOf", path, depth);  // as anyOf: see docs/grammar.md
     if (s.contains("allOf")) return all_of(s, path, depth);
     if (!s.contains("type")) {
       if (s.contains("properties") || s.contains("required") || s.contains("additionalProperties"))
@@ -133,7 +195,8 @@ class SchemaCompiler {
   void check_keywords(const json& s, const std::string& path) {
     static const std::set<std::string> supported = {
         "type", "enum", "const", "anyOf", "allOf", "$ref", "$defs", "definitions", "properties", "required",
-        "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength"};
+        "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "oneOf", "pattern",
+        "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
     for (const auto& [key, value] : s.items()) {
       if (supported.count(key) || annotation_keywords().count(key)) continue;
       fail(path, "the keyword '" + key + "' is not supported (see docs/grammar.md for the supported subset)");
@@ -166,7 +229,7 @@ class SchemaCompiler {
     const json& values = s["enum"];
     if (!values.is_array() || values.empty()) fail(path, "'enum' must be a non-empty array");
     std::vector<int> options;
-    for (const json& v : values) options.push_back(literal(v.dump()));
+    for (const json& v : values) options.push_back(literal(value_text(v)));
     return options.size() == 1 ? options[0] : alt(std::move(options));
   }
 
@@ -182,22 +245,89 @@ class SchemaCompiler {
     return alt(std::move(options));
   }
 
-  // allOf with a single subschema is that subschema; merging several is not supported.
+  // allOf with a single subschema is that subschema. Several are merged into one schema (with the
+  // siblings of allOf): properties and required are united, and any other keyword must be absent
+  // from all but one subschema or equal in all; anything else is an error, never a weaker schema.
   int all_of(const json& s, const std::string& path, int depth) {
     const json& list = s["allOf"];
-    if (!list.is_array() || list.size() != 1)
-      fail(path, "'allOf' is supported only with exactly one subschema");
-    return any_of(s, "allOf", path, depth);
+    if (!list.is_array() || list.empty()) fail(path, "'allOf' must be a non-empty array");
+    if (list.size() == 1) return any_of(s, "allOf", path, depth);
+    json merged = json::object();
+    std::vector<const json*> closed;  // subschemas whose additionalProperties limits the properties
+    merge_into(merged, s, path, closed, 0);
+    const json& props = merged.contains("properties") ? merged["properties"] : json::object();
+    for (const json* sub : closed) {
+      const json& own = sub->contains("properties") ? (*sub)["properties"] : json::object();
+      for (const auto& [key, value] : props.items())
+        if (!own.contains(key))
+          fail(path, "'allOf': property \"" + key + "\" is defined by one subschema and excluded by another's 'additionalProperties'");
+    }
+    return compile(merged, path, depth + 1);
+  }
+
+  // A subschema that is only a $ref (and annotations) is its target.
+  const json& resolve(const json& s, const std::string& path) const {
+    const json* at = &s;
+    for (int hops = 0; hops < kMaxAllOfDepth && at->is_object() && at->contains("$ref"); ++hops) {
+      for (const auto& [key, value] : at->items())
+        if (key != "$ref" && !annotation_keywords().count(key)) fail(path, "'allOf' with a '$ref' that has sibling keywords is not supported");
+      const json& ref = (*at)["$ref"];
+      if (!ref.is_string() || ref.get<std::string>().rfind("#", 0) != 0) fail(path, "only local references ('#/...') are supported");
+      try {
+        at = &root_.at(json::json_pointer(ref.get<std::string>().substr(1)));
+      } catch (const std::exception&) {
+        fail(path, "'$ref' \"" + ref.get<std::string>() + "\" does not resolve within the schema");
+      }
+    }
+    return *at;
+  }
+
+  void merge_into(json& merged, const json& s, const std::string& path, std::vector<const json*>& closed, int level) {
+    if (level > kMaxAllOfDepth) fail(path, "'allOf' nested more than 16 levels deep");
+    if (s.is_boolean()) {
+      if (s.get<bool>()) return;
+      fail(path, "the schema 'false' matches nothing");
+    }
+    if (!s.is_object()) fail(path, "a schema must be an object or a boolean");
+    if (s.contains("additionalProperties") && s["additionalProperties"] != json(true)) closed.push_back(&s);
+    for (const auto& [key, value] : s.items()) {
+      if (annotation_keywords().count(key) || key == "$defs" || key == "definitions") continue;
+      if (key == "allOf") {
+        if (!value.is_array()) fail(path, "'allOf' must be a non-empty array");
+        for (size_t i = 0; i < value.size(); ++i)
+          merge_into(merged, resolve(value[i], path), path + "/allOf/" + std::to_string(i), closed, level + 1);
+      } else if (key == "properties" && value.is_object()) {
+        json& into = merged["properties"];
+        if (into.is_null()) into = json::object();
+        for (const auto& [name, schema] : value.items()) {
+          if (into.contains(name) && into[name] != schema)
+            fail(path, "'allOf': property \"" + name + "\" is defined differently in two subschemas (merging them is not supported)");
+          into[name] = schema;
+        }
+      } else if (key == "required" && value.is_array()) {
+        json& into = merged["required"];
+        if (into.is_null()) into = json::array();
+        for (const json& r : value)
+          if (std::find(into.begin(), into.end(), r) == into.end()) into.push_back(r);
+      } else if (key == "additionalProperties" && merged.contains(key) && merged[key] != value) {
+        merged[key] = false;  // every closed subschema is checked against the merged properties
+      } else {
+        if (merged.contains(key) && merged[key] != value)
+          fail(path, "'allOf': the keyword '" + key + "' differs between subschemas (merging them is not supported)");
+        merged[key] = value;
+      }
+    }
   }
 
   int typed(const json& s, const std::string& type, const std::string& path, int depth) {
     if (type == "string") {
+      if (s.contains("pattern") || s.contains("format")) return patterned_string(s, path);
       const int64_t min = s.contains("minLength") ? count_keyword(s, "minLength", path) : 0;
       const int64_t max = s.contains("maxLength") ? count_keyword(s, "maxLength", path) : -1;
       if (max >= 0 && max < min) fail(path, "'maxLength' is below 'minLength'");
       return string_node(min, max);
     }
-    if (type == "number" || type == "integer") return number_node(type == "integer");
+    if (type == "number" || type == "integer") return bounded_number(s, type == "integer", path);
     if (type == "boolean") return alt({literal("true"), literal("false")});
     if (type == "null") return literal("null");
     if (type == "object") return object(s, path, depth);
@@ -224,7 +354,7 @@ class SchemaCompiler {
     if (props) {
       for (const auto& [key, value] : props->items()) {
         listed.insert(key);
-        n.props.push_back(Property{literal(json(key).dump()), compile(value, path + "/properties/" + key, depth + 1),
+        n.props.push_back(Property{key_literal(key), compile(value, path + "/properties/" + key, depth + 1),
                                    required.count(key) > 0});
       }
     }
@@ -234,12 +364,91 @@ class SchemaCompiler {
     if (!props || props->empty()) {
       if (additional.is_boolean() && !additional.get<bool>()) return add(std::move(n));  // only {}
       n.props.clear();
-      n.free_key = string_node(0, -1);
+      n.free_key = free_key();
       n.free_value = compile(additional, path + "/additionalProperties", depth + 1);
     } else if (!additional.is_boolean() && !additional.is_object()) {
       fail(path, "'additionalProperties' must be a boolean or a schema");
     }
     return add(std::move(n));
+  }
+
+  // A string whose characters follow a regular expression: '"', the expression with JSON escapes,
+  // '"'. A format is its regular expression (string_formats.cpp).
+  int patterned_string(const json& s, const std::string& path) {
+    for (const char* k : {"minLength", "maxLength"})
+      if (s.contains(k)) fail(path, std::string("'") + k + "' together with 'pattern' or 'format' is not supported");
+    if (s.contains("pattern") && s.contains("format")) fail(path, "'pattern' together with 'format' is not supported");
+    std::string regex;
+    if (s.contains("pattern")) {
+      if (!s["pattern"].is_string()) fail(path, "'pattern' must be a string");
+      regex = s["pattern"].get<std::string>();
+    } else {
+      if (!s["format"].is_string()) fail(path, "'format' must be a string");
+      regex = format_regex(s["format"].get<std::string>());
+      if (regex.empty()) fail(path, "the format \"" + s["format"].get<std::string>() + "\" is not supported (see docs/grammar.md)");
+    }
+    int body = -1;
+    try {
+      body = compile_regex(g_, regex, !dsl_);
+    } catch (const GrammarError& e) {
+      fail(path, e.what());
+    }
+    Node n = make_node(NodeKind::Seq);
+    const std::string quote = dsl_ ? dsl_quote() : "\"";
+    n.options = {literal(quote), body, literal(quote)};
+    return add(std::move(n));
+  }
+
+  // A bound keyword as a whole number; for integers a fractional bound is rounded inwards.
+  static std::optional<NumberBound> bound(const json& s, const char* key, const char* exclusive_key, bool lower,
+                                          bool integer, const std::string& path) {
+    std::optional<double> value;
+    bool exclusive = false;
+    if (s.contains(key)) {
+      if (!s[key].is_number()) fail(path, std::string("'") + key + "' must be a number");
+      value = s[key].get<double>();
+    }
+    if (s.contains(exclusive_key)) {
+      const json& e = s[exclusive_key];
+      if (e.is_boolean()) {  // draft 4: a flag on minimum/maximum
+        if (e.get<bool>() && !value) fail(path, std::string("'") + exclusive_key + "': true needs '" + key + "'");
+        exclusive = e.get<bool>();
+      } else if (e.is_number()) {
+        const double v = e.get<double>();
+        if (!value || (lower ? v >= *value : v <= *value)) {
+          value = v;
+          exclusive = true;
+        }
+      } else {
+        fail(path, std::string("'") + exclusive_key + "' must be a number");
+      }
+    }
+    if (!value) return std::nullopt;
+    const double limit = static_cast<double>(kMaxGrammarInteger);
+    double v = std::clamp(*value, -limit, limit);
+    if (v != std::floor(v)) {
+      if (!integer) fail(path, std::string("'") + (exclusive ? exclusive_key : key) + "' must be a whole number for type 'number' (fractional bounds are not supported)");
+      v = lower ? std::ceil(v) : std::floor(v);
+      exclusive = false;
+    }
+    NumberBound b{true, static_cast<int64_t>(v), exclusive};
+    if (integer && b.exclusive) {
+      b.value += lower ? 1 : -1;
+      b.exclusive = false;
+    }
+    return b;
+  }
+
+  // Numbers without bounds are the Number node; bounded ones a regular expression over digits.
+  int bounded_number(const json& s, bool integer, const std::string& path) {
+    const auto lo = bound(s, "minimum", "exclusiveMinimum", true, integer, path);
+    const auto hi = bound(s, "maximum", "exclusiveMaximum", false, integer, path);
+    if (!lo && !hi) return number_node(integer);
+    std::string regex;
+    if (integer) regex = integer_range_regex(lo ? lo->value : -kMaxGrammarInteger, hi ? hi->value : kMaxGrammarInteger);
+    else regex = number_range_regex(lo.value_or(NumberBound{}), hi.value_or(NumberBound{}));
+    if (regex.empty()) fail(path, std::string("no ") + (integer ? "integer" : "number") + " lies within the bounds");
+    return compile_regex(g_, regex, false);
   }
 
   int array(const json& s, const std::string& path, int depth) {
@@ -257,6 +466,7 @@ class SchemaCompiler {
   }
 
   const json& root_;
+  bool dsl_ = false;
   Grammar g_;
   std::map<std::string, int> refs_;
   int any_ = -1;
@@ -266,14 +476,59 @@ class SchemaCompiler {
 
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema) {
   SchemaCompiler c(schema);
-  return std::make_shared<const Grammar>(c.run());
+  Grammar g = c.run();
+  finish_grammar(g);
+  return std::make_shared<const Grammar>(std::move(g));
+}
+
+std::string special_token_bytes(std::string_view piece) { return "\xFF" + std::string(piece) + "\xFF"; }
+
+// Gemma 4 tool calls: after the <|tool_call> token, call:NAME{arguments}<tool_call|>. A strict
+// tool's arguments follow its parameter schema; another tool's are any object.
+std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools) {
+  if (!tools.is_array() || tools.empty()) throw GrammarError("tools must be a non-empty array");
+  Grammar g;
+  std::vector<int> calls;
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const std::string where = "tools[" + std::to_string(i) + "]";
+    const json& tool = tools[i];
+    const json& function = tool.is_object() && tool.contains("function") ? tool["function"] : tool;
+    if (!function.is_object() || !function.contains("name") || !function["name"].is_string())
+      throw GrammarError(where + " has no function name");
+    const std::string name = function["name"];
+    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != std::string::npos)
+      throw GrammarError(where + ": the function name \"" + name + "\" has characters a tool call cannot carry");
+    const bool strict = function.value("strict", json(false)) == json(true);
+    const json parameters = strict ? function.value("parameters", json{{"type", "object"}, {"properties", json::object()}})
+                                   : json{{"type", "object"}};
+    if (strict && parameters.value("type", json("object")) != json("object"))
+      throw GrammarError("schema at " + where + ".function.parameters: a tool's parameters must be an object schema");
+    SchemaCompiler c(parameters, /*dsl=*/true);
+    c.adopt(std::move(g));
+    const int args = c.compile_root(parameters, "#");
+    g = c.take(-1);
+    Node call;
+    call.kind = NodeKind::Seq;
+    call.options = {add_node(g, Node{NodeKind::Literal, "call:" + name}), args,
+                    add_node(g, Node{NodeKind::Literal, special_token_bytes("<tool_call|>")})};
+    calls.push_back(add_node(g, std::move(call)));
+  }
+  Node root;
+  root.kind = NodeKind::Alt;
+  root.options = std::move(calls);
+  g.root = add_node(g, std::move(root));
+  g.trigger = special_token_bytes("<|tool_call>");
+  finish_grammar(g);
+  return std::make_shared<const Grammar>(std::move(g));
 }
 
 std::shared_ptr<const Grammar> compile_any_json_object() {
   static const nlohmann::json empty = nlohmann::json::object();
   SchemaCompiler c(empty);
   const int root = c.any_object();
-  return std::make_shared<const Grammar>(c.take(root));
+  Grammar g = c.take(root);
+  finish_grammar(g);
+  return std::make_shared<const Grammar>(std::move(g));
 }
 
 }  // namespace gemma4

@@ -65,11 +65,17 @@ class MaskWalker {
 }  // namespace
 
 TokenMatcher::TokenMatcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie)
-    : grammar_(std::move(grammar)), trie_(std::move(trie)), bytes_(grammar_) {}
+    : grammar_(std::move(grammar)), trie_(std::move(trie)), bytes_(grammar_) {
+  lazy_ = !grammar_->trigger.empty();
+}
 TokenMatcher::~TokenMatcher() = default;
 TokenMatcher::TokenMatcher(TokenMatcher&&) noexcept = default;
 
 void TokenMatcher::fill_mask(std::vector<uint8_t>& allowed, std::span<const int32_t> end_ids) {
+  if (!active()) {  // free text until the trigger token
+    std::fill(allowed.begin(), allowed.end(), 1);
+    return;
+  }
   const std::string key = state_key(bytes_.state());
   auto it = cache_.find(key);
   if (it == cache_.end()) {
@@ -90,8 +96,16 @@ void TokenMatcher::fill_mask(std::vector<uint8_t>& allowed, std::span<const int3
 bool TokenMatcher::accept_token(int32_t id) {
   if (id < 0 || id >= trie_->vocab_size) return false;
   const std::string& b = trie_->bytes[static_cast<size_t>(id)];
-  if (b.empty()) return false;  // special tokens are never part of a grammar's text
-  return bytes_.accept(b);
+  if (!active()) {
+    triggered_ = b == grammar_->trigger;
+    return true;
+  }
+  if (b.empty() || !bytes_.accept(b)) return false;
+  if (lazy_ && bytes_.can_end()) {  // the part is complete: free again until the next trigger
+    bytes_ = ByteMatcher(grammar_);
+    triggered_ = false;
+  }
+  return true;
 }
 
 }  // namespace gemma4

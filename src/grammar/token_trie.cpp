@@ -94,9 +94,12 @@ std::shared_ptr<const TokenTrie> build_token_trie(const Tokenizer& tokenizer) {
   t->vocab_size = tokenizer.vocab_size();
   t->bytes.resize(static_cast<size_t>(t->vocab_size));
   for (int32_t id = 0; id < t->vocab_size; ++id) {
-    if (tokenizer.is_special(id)) continue;
     std::string& b = t->bytes[static_cast<size_t>(id)];
-    if (const auto byte = tokenizer.byte_value(id)) {
+    if (tokenizer.is_special(id)) {
+      b = special_token_bytes(tokenizer.piece(id));
+    } else if (const auto byte = tokenizer.byte_value(id)) {
+      // Bytes that never occur in UTF-8 stay out: 0xFF marks special tokens (special_token_bytes).
+      if (*byte == 0xC0 || *byte == 0xC1 || *byte >= 0xF5) continue;
       b.assign(1, static_cast<char>(*byte));
     } else {
       tokenizer.append_piece_text(id, b);

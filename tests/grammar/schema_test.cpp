@@ -118,9 +118,9 @@ TEST(GrammarSchema, AnyJsonObjectHasNoWhitespaceAndBoundedNesting) {
 }
 
 TEST(GrammarSchema, UnsupportedKeywordsAreErrorsNamingThem) {
-  for (const char* text : {R"({"type":"string","pattern":"a+"})", R"({"type":"number","minimum":0})",
-                           R"({"oneOf":[{"type":"string"}]})", R"({"allOf":[{"type":"string"},{"maxLength":2}]})",
-                           R"({"type":"string","format":"email"})", R"({"$ref":"https://example.com/s.json"})",
+  for (const char* text : {R"x({"type":"string","pattern":"a(?=b)"})x", R"({"type":"number","multipleOf":2})",
+                           R"({"not":{"type":"string"}})", R"({"allOf":[{"type":"string"},{"type":"number"}]})",
+                           R"({"type":"string","format":"uri"})", R"({"$ref":"https://example.com/s.json"})",
                            R"({"type":"object","properties":{},"required":["a"]})", R"({"type":"widget"})"}) {
     try {
       compile_json_schema(json::parse(text));
@@ -130,9 +130,9 @@ TEST(GrammarSchema, UnsupportedKeywordsAreErrorsNamingThem) {
     }
   }
   try {
-    compile_json_schema(json::parse(R"({"type":"string","pattern":"a+"})"));
+    compile_json_schema(json::parse(R"({"type":"number","multipleOf":2})"));
   } catch (const GrammarError& e) {
-    EXPECT_NE(std::string(e.what()).find("'pattern'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'multipleOf'"), std::string::npos) << e.what();
   }
 }
 

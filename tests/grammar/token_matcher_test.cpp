@@ -23,10 +23,20 @@ const json& sample_schema() {
   return s;
 }
 
-TEST(GrammarTokenMatcher, MaskEqualsBruteForceOnTinyVocabulary) {
+const json& pattern_schema() {
+  static const json s = json::parse(R"({"type":"object","properties":{
+    "id":{"type":"string","pattern":"[A-Z]{2}-\\d{3,5}"},"when":{"type":"string","format":"date-time"},
+    "ip":{"type":"string","format":"ipv6"},"n":{"type":"integer","minimum":-40,"maximum":1200},
+    "x":{"type":"number","exclusiveMinimum":0,"maximum":10},"w":{"type":"string","pattern":"(\\w+ ?){1,3}"},
+    "q":{"oneOf":[{"type":"string","pattern":"[\"\\\\é]+"},{"type":"null"}]}},
+    "required":["id","when","n","x","q"],"additionalProperties":false})");
+  return s;
+}
+
+void mask_equals_brute_force(const json& schema) {
   const Tokenizer tok = Tokenizer::load(testing::tiny_a_dir());
   const auto trie = build_token_trie(tok);
-  const auto grammar = compile_json_schema(sample_schema());
+  const auto grammar = compile_json_schema(schema);
   TokenMatcher m(grammar, trie);
   ByteMatcher reference(grammar);
   const std::vector<int32_t> ends = {1};
@@ -56,6 +66,11 @@ TEST(GrammarTokenMatcher, MaskEqualsBruteForceOnTinyVocabulary) {
     else tok.append_piece_text(pick, bytes);
     ASSERT_TRUE(reference.accept(bytes));
   }
+}
+
+TEST(GrammarTokenMatcher, MaskEqualsBruteForceOnTinyVocabulary) {
+  mask_equals_brute_force(sample_schema());
+  mask_equals_brute_force(pattern_schema());
 }
 
 TEST(GrammarTokenMatcher, SpecialTokensAreNeverMatchedAsText) {
@@ -123,6 +138,7 @@ TEST(GrammarTokenMatcher, RandomWalksOnRealVocabularyValidate) {
   random_walks(sample_schema(), 12);
   random_walks(json::parse(R"({"$defs":{"t":{"type":"object","properties":{"v":{"type":"integer"},
       "k":{"type":"array","items":{"$ref":"#/$defs/t"},"maxItems":2}},"required":["v"]}},"$ref":"#/$defs/t"})"), 8);
+  random_walks(pattern_schema(), 12);
   random_walks(json::parse(R"({"type":"array","items":{"type":"string","minLength":1,"maxLength":4},"minItems":2,"maxItems":3})"), 8);
 }
 
