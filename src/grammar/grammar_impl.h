@@ -50,6 +50,9 @@ struct Grammar {
   // Lazy grammars (tool calls): the bytes of the special token that starts a constrained part.
   // Before it, and after each complete part, tokens are free.
   std::string trigger;
+  // Bytes of the first constrained part already in the prompt (a forced tool call): matching
+  // starts active, after them.
+  std::string prefix;
 };
 
 // Appends a node; a GrammarError once the grammar would exceed kMaxGrammarNodes.

@@ -67,6 +67,7 @@ class MaskWalker {
 TokenMatcher::TokenMatcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie)
     : grammar_(std::move(grammar)), trie_(std::move(trie)), bytes_(grammar_) {
   lazy_ = !grammar_->trigger.empty();
+  if (!grammar_->prefix.empty()) triggered_ = bytes_.accept(grammar_->prefix);  // checked when compiled
 }
 TokenMatcher::~TokenMatcher() = default;
 TokenMatcher::TokenMatcher(TokenMatcher&&) noexcept = default;
