@@ -36,6 +36,9 @@ struct Grammar;  // compiled, immutable, shareable across requests and threads
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema);
 // Any JSON object (OpenAI's json_object).
 std::shared_ptr<const Grammar> compile_any_json_object();
+// GBNF grammar text (llama.cpp's format, the subset in docs/grammar.md), starting at rule `root`.
+// A malformed or left-recursive grammar is a GrammarError naming the line or rule.
+std::shared_ptr<const Grammar> compile_gbnf(std::string_view text);
 // Strict tool calls in Gemma 4's syntax (OpenAI `tools`): free text until the <|tool_call> token,
 // then call:NAME{key:value,...}<tool_call|> with NAME one of the tools and, for a tool with
 // `strict: true`, arguments valid for its parameter schema; then free again. `forced_prefix` is
