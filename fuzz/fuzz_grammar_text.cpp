@@ -1,7 +1,9 @@
-// Fuzzes the grammar text parsers: a regular expression (JSON Schema `pattern`) given by the first
-// line, and candidate strings on the following lines. Compilation either succeeds or raises a
-// GrammarError with a message; a string the matcher accepts as complete is a JSON string; and
-// the matcher never accepts a prefix that nothing can complete (no dead ends for the sampler).
+// Fuzzes the grammar text parsers. An input starting with "gbnf\n" is GBNF grammar text up to a
+// line "---", then candidate strings one per line; otherwise the first line is a regular
+// expression (JSON Schema `pattern`) and the other lines are candidates. Compilation either
+// succeeds or raises a GrammarError with a message; a pattern string the matcher accepts as
+// complete is a JSON string; and the matcher never accepts a prefix that nothing can complete
+// (no dead ends for the sampler).
 #include <nlohmann/json.hpp>
 
 #include "fuzz_util.h"
@@ -43,7 +45,19 @@ std::vector<std::string> lines(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gemma4;
   if (size > 4096) return 0;
-  const std::vector<std::string> parts = lines(fuzz::as_text(data, size));
+  const std::string_view text = fuzz::as_text(data, size);
+  if (text.starts_with("gbnf\n")) {
+    const size_t split = text.find("\n---\n");
+    const std::string_view grammar_text = text.substr(5, split == std::string_view::npos ? std::string_view::npos : split - 5);
+    const std::vector<std::string> candidates =
+        split == std::string_view::npos ? std::vector<std::string>{} : lines(text.substr(split + 5));
+    fuzz::expect_clean_error([&] {
+      const auto grammar = compile_gbnf(grammar_text);
+      for (const std::string& c : candidates) check_candidate(grammar, c, false);
+    });
+    return 0;
+  }
+  const std::vector<std::string> parts = lines(text);
   fuzz::expect_clean_error([&] {
     const auto grammar = compile_json_schema(nlohmann::json{{"type", "string"}, {"pattern", parts[0]}});
     for (size_t i = 1; i < parts.size(); ++i) check_candidate(grammar, "\"" + parts[i] + "\"", true);

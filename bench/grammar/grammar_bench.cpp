@@ -47,6 +47,49 @@ BENCHMARK_CAPTURE(mask_from_scratch, in_number, R"({"age":12)")->Unit(benchmark:
 BENCHMARK_CAPTURE(mask_from_scratch, in_string, R"({"age":3,"name":"Ann)")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(mask_from_scratch, in_bounded_string, R"({"age":3,"city":"Pa)")->Unit(benchmark::kMicrosecond);
 
+// The same measurement for any grammar; `prefix` is tokenized with special tokens parsed.
+void mask_after(benchmark::State& state, const std::shared_ptr<const Grammar>& grammar, const char* prefix) {
+  const std::vector<int32_t> ends = {1, 106};
+  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer().vocab_size()));
+  const std::vector<int32_t> ids = tokenizer().encode(prefix, true);
+  for (auto _ : state) {
+    state.PauseTiming();
+    TokenMatcher m(grammar, trie());
+    for (int32_t id : ids)
+      if (!m.accept_token(id)) state.SkipWithError("prefix rejected");
+    state.ResumeTiming();
+    m.fill_mask(allowed, ends);
+    benchmark::DoNotOptimize(allowed.data());
+  }
+}
+
+const std::shared_ptr<const Grammar>& pattern_grammar() {
+  static const auto g = compile_json_schema(json::parse(R"({"type":"object","properties":{
+    "id":{"type":"string","pattern":"[A-Za-z ]+"},"n":{"type":"integer","minimum":0,"maximum":5000},
+    "when":{"type":"string","format":"date-time"}},"required":["id","n","when"],"additionalProperties":false})"));
+  return g;
+}
+const std::shared_ptr<const Grammar>& tool_grammar() {
+  static const auto g = compile_tool_calls(json::parse(R"([{"type":"function","function":{"name":"get_weather",
+    "strict":true,"parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},
+    "required":["city","days"],"additionalProperties":false}}}])"));
+  return g;
+}
+const std::shared_ptr<const Grammar>& gbnf_grammar() {
+  static const auto g = compile_gbnf(R"g(root ::= "{" pair ("," pair)* "}"
+pair ::= key ":" [0-9]+
+key ::= [a-z_]+)g");
+  return g;
+}
+BENCHMARK_CAPTURE(mask_after, pattern_string, pattern_grammar(), R"({"id":"Ab)")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(mask_after, bounded_integer, pattern_grammar(), R"({"id":"a","n":12)")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(mask_after, date_time, pattern_grammar(), R"({"id":"a","n":1,"when":"2024-)")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(mask_after, tool_call_free_text, tool_grammar(), "Let me check")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(mask_after, tool_call_name, tool_grammar(), "<|tool_call>call:")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(mask_after, tool_call_string, tool_grammar(), "<|tool_call>call:get_weather{city:<|\"|>Par")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(mask_after, gbnf_key, gbnf_grammar(), "{ab")->Unit(benchmark::kMicrosecond);
+
 void mask_cached(benchmark::State& state) {
   const auto grammar = compile_json_schema(schema());
   const std::vector<int32_t> ends = {1, 106};

@@ -36,10 +36,15 @@ struct Grammar;  // compiled, immutable, shareable across requests and threads
 std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema);
 // Any JSON object (OpenAI's json_object).
 std::shared_ptr<const Grammar> compile_any_json_object();
+// GBNF grammar text (llama.cpp's format, the subset in docs/grammar.md), starting at rule `root`.
+// A malformed or left-recursive grammar is a GrammarError naming the line or rule.
+std::shared_ptr<const Grammar> compile_gbnf(std::string_view text);
 // Strict tool calls in Gemma 4's syntax (OpenAI `tools`): free text until the <|tool_call> token,
 // then call:NAME{key:value,...}<tool_call|> with NAME one of the tools and, for a tool with
-// `strict: true`, arguments valid for its parameter schema; then free again.
-std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools);
+// `strict: true`, arguments valid for its parameter schema; then free again. `forced_prefix` is
+// the part of a first call the prompt already holds after <|tool_call> ("call:" or
+// "call:NAME{" for tool_choice); generation then starts inside that call.
+std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools, std::string_view forced_prefix = "");
 
 // A special token inside a grammar: a 0xFF byte, its piece, 0xFF. No text token has these bytes
 // (0xFF is never UTF-8), so a special token is matched only as itself, atomically.

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <unistd.h>
@@ -52,7 +53,10 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("--stop", f.stop, "Stop string (repeatable); not included in the output");
   auto* schema = cmd.add_option("--json-schema", f.json_schema,
                                 "Constrain the answer to JSON valid for the JSON Schema in FILE (docs/grammar.md)");
-  cmd.add_flag("--json-object", f.json_object, "Constrain the answer to a JSON object")->excludes(schema);
+  auto* object = cmd.add_flag("--json-object", f.json_object, "Constrain the answer to a JSON object")->excludes(schema);
+  cmd.add_option("--grammar", f.grammar, "Constrain the answer to the GBNF grammar in FILE (docs/grammar.md)")
+      ->excludes(schema)
+      ->excludes(object);
   add_draft_flag(cmd, f.draft);
   add_step_tokens_flag(cmd, f.step_tokens);
 }
@@ -114,6 +118,16 @@ namespace {
 
 std::shared_ptr<const Grammar> grammar_from_flags(const GenerationFlags& f) {
   if (f.json_object) return compile_any_json_object();
+  if (!f.grammar.empty()) {
+    std::ifstream in(f.grammar, std::ios::binary);
+    if (!in) throw Error("--grammar: cannot read " + f.grammar);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+      return compile_gbnf(text);
+    } catch (const GrammarError& e) {
+      throw Error("--grammar: " + f.grammar + ": " + e.what());
+    }
+  }
   if (f.json_schema.empty()) return nullptr;
   std::ifstream in(f.json_schema);
   if (!in) throw Error("--json-schema: cannot read " + f.json_schema);

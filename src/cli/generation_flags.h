@@ -37,6 +37,7 @@ struct GenerationFlags {
   std::vector<std::string> logit_bias;  // "TOKEN=BIAS"
   std::string json_schema;              // --json-schema FILE: the answer follows this JSON Schema
   bool json_object = false;             // --json-object: the answer is a JSON object
+  std::string grammar;                  // --grammar FILE: the answer follows this GBNF grammar
 
   // Options whose presence decides whether generation_config.json's value is overridden.
   CLI::Option *temperature_opt = nullptr, *top_k_opt = nullptr, *top_p_opt = nullptr,

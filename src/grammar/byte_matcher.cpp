@@ -591,6 +591,17 @@ int64_t plain_chars_accepted(const Grammar& g, const ByteMatcher::State& s) {
   return accepted;
 }
 
+const Node* repeated_class(const Grammar& g, const ByteMatcher::State& s) {
+  if (s.stacks.size() != 1 || s.stacks[0].empty()) return nullptr;
+  const Frame& f = s.stacks[0].back();
+  if (f.node < 0 || f.aux != 0) return nullptr;
+  const Node& n = g.nodes[static_cast<size_t>(f.node)];
+  if (n.kind != NodeKind::Repeat || n.max >= 0) return nullptr;
+  const Node* item = &g.nodes[static_cast<size_t>(n.items)];
+  if (item->kind == NodeKind::Alt && !item->options.empty()) item = &g.nodes[static_cast<size_t>(item->options[0])];
+  return item->kind == NodeKind::Char ? item : nullptr;
+}
+
 ByteMatcher::ByteMatcher(std::shared_ptr<const Grammar> grammar)
     : grammar_(std::move(grammar)), state_(std::make_unique<State>(initial_state())) {}
 ByteMatcher::~ByteMatcher() = default;

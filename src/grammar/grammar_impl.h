@@ -50,6 +50,9 @@ struct Grammar {
   // Lazy grammars (tool calls): the bytes of the special token that starts a constrained part.
   // Before it, and after each complete part, tokens are free.
   std::string trigger;
+  // Bytes of the first constrained part already in the prompt (a forced tool call): matching
+  // starts active, after them.
+  std::string prefix;
 };
 
 // Appends a node; a GrammarError once the grammar would exceed kMaxGrammarNodes.
@@ -104,5 +107,8 @@ bool state_can_end(const Grammar& g, const ByteMatcher::State& s);
 // Inside a string, how many plain characters (printable ASCII but '"' and '\\', or whole UTF-8
 // characters) the state accepts in a row: -1 without limit, -2 when not inside a string.
 int64_t plain_chars_accepted(const Grammar& g, const ByteMatcher::State& s);
+// A state that is one stack inside an unbounded repetition of a character class (directly, or as
+// the first option of an Alt): that class, which accepts any run of its characters; else null.
+const Node* repeated_class(const Grammar& g, const ByteMatcher::State& s);
 
 }  // namespace gemma4

@@ -485,7 +485,7 @@ std::string special_token_bytes(std::string_view piece) { return "\xFF" + std::s
 
 // Gemma 4 tool calls: after the <|tool_call> token, call:NAME{arguments}<tool_call|>. A strict
 // tool's arguments follow its parameter schema; another tool's are any object.
-std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools) {
+std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools, std::string_view forced_prefix) {
   if (!tools.is_array() || tools.empty()) throw GrammarError("tools must be a non-empty array");
   Grammar g;
   std::vector<int> calls;
@@ -518,8 +518,12 @@ std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools) {
   root.options = std::move(calls);
   g.root = add_node(g, std::move(root));
   g.trigger = special_token_bytes("<|tool_call>");
+  g.prefix = std::string(forced_prefix);
   finish_grammar(g);
-  return std::make_shared<const Grammar>(std::move(g));
+  auto grammar = std::make_shared<const Grammar>(std::move(g));
+  if (!forced_prefix.empty() && !ByteMatcher(grammar).accept(forced_prefix))
+    throw GrammarError("the forced call prefix \"" + std::string(forced_prefix) + "\" names no declared tool");
+  return grammar;
 }
 
 std::shared_ptr<const Grammar> compile_any_json_object() {

@@ -34,6 +34,10 @@ class MaskWalker {
       allow(node.term_end, node.end);
       return;
     }
+    if (node.whole_chars_below && class_fits(node, state)) {
+      allow(node.term_end, node.end);
+      return;
+    }
     for (uint32_t k = 0; k < node.child_count; ++k) {
       const uint32_t child = node.first_child + k;
       ByteMatcher::State& next = scratch_[depth];
@@ -47,6 +51,25 @@ class MaskWalker {
   bool plain_fits(const TrieNode& node, const ByteMatcher::State& state) const {
     const int64_t accepted = plain_chars_accepted(g_, state);
     return accepted == -1 || (accepted >= 0 && node.plain_chars_below <= accepted);
+  }
+
+  // Inside an unbounded repetition of a class: every token below is a run of its characters.
+  bool class_fits(const TrieNode& node, const ByteMatcher::State& state) const {
+    const Node* c = repeated_class(g_, state);
+    if (!c) return false;
+    for (int b = 0; b < 128; ++b) {
+      if (!((node.ascii_below[b >> 6] >> (b & 63)) & 1)) continue;
+      if (c->json_escaped && (b == '"' || b == '\\' || b < 0x20)) return false;
+      if (!class_has(*c, static_cast<uint32_t>(b), static_cast<uint32_t>(b))) return false;
+    }
+    return !node.non_ascii_below || (class_has(*c, 0x80, 0xD7FF) && class_has(*c, 0xE000, 0x10FFFF));
+  }
+
+  // The class holds all of [lo, hi] (its ranges are merged, so one range must).
+  static bool class_has(const Node& c, uint32_t lo, uint32_t hi) {
+    for (const CodeRange& r : c.ranges)
+      if (r.lo <= lo && r.hi >= hi) return true;
+    return false;
   }
 
   void allow(uint32_t begin, uint32_t end) {
@@ -67,6 +90,7 @@ class MaskWalker {
 TokenMatcher::TokenMatcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie)
     : grammar_(std::move(grammar)), trie_(std::move(trie)), bytes_(grammar_) {
   lazy_ = !grammar_->trigger.empty();
+  if (!grammar_->prefix.empty()) triggered_ = bytes_.accept(grammar_->prefix);  // checked when compiled
 }
 TokenMatcher::~TokenMatcher() = default;
 TokenMatcher::TokenMatcher(TokenMatcher&&) noexcept = default;

@@ -39,10 +39,27 @@ std::vector<bool> plain_suffixes(const std::string& s) {
   return plain;
 }
 
+// whole_from[d]: bytes[d..] are whole, valid UTF-8 characters.
+std::vector<bool> whole_suffixes(const std::string& s) {
+  std::vector<bool> whole(s.size() + 1, false);
+  whole[s.size()] = true;
+  for (size_t d = s.size(); d-- > 0;) {
+    if (static_cast<uint8_t>(s[d]) < 0x80) {
+      whole[d] = whole[d + 1];
+    } else if (const size_t len = utf8_char(s, d); len > 0) {
+      whole[d] = whole[d + len];
+    }
+  }
+  return whole;
+}
+
 class TrieBuilder {
  public:
   explicit TrieBuilder(TokenTrie& t) : t_(t) {
-    for (int32_t id : t_.sorted_ids) plain_.push_back(plain_suffixes(t_.bytes[static_cast<size_t>(id)]));
+    for (int32_t id : t_.sorted_ids) {
+      plain_.push_back(plain_suffixes(t_.bytes[static_cast<size_t>(id)]));
+      whole_.push_back(whole_suffixes(t_.bytes[static_cast<size_t>(id)]));
+    }
   }
 
   void fill(uint32_t index, uint32_t begin, uint32_t end, size_t depth) {
@@ -50,6 +67,17 @@ class TrieBuilder {
     auto byte_at = [&](uint32_t i) { return static_cast<uint8_t>(t_.bytes[static_cast<size_t>(t_.sorted_ids[i])][depth]); };
     uint32_t term_end = begin;
     while (term_end < end && len(term_end) == depth) ++term_end;
+    bool whole = true, non_ascii = false;
+    uint64_t ascii[2] = {0, 0};
+    for (uint32_t i = begin; i < end; ++i) {
+      whole = whole && whole_[i][depth];
+      const std::string& b = t_.bytes[static_cast<size_t>(t_.sorted_ids[i])];
+      for (size_t k = depth; k < b.size(); ++k) {
+        const auto c = static_cast<uint8_t>(b[k]);
+        if (c < 0x80) ascii[c >> 6] |= uint64_t{1} << (c & 63);
+        else non_ascii = true;
+      }
+    }
     bool plain = true;
     uint32_t chars = 0;
     for (uint32_t i = begin; i < end && plain; ++i) {
@@ -74,6 +102,10 @@ class TrieBuilder {
     n.term_end = term_end;
     n.plain_below = plain;
     n.plain_chars_below = chars;
+    n.ascii_below[0] = ascii[0];
+    n.ascii_below[1] = ascii[1];
+    n.whole_chars_below = whole;
+    n.non_ascii_below = non_ascii;
     n.first_child = first;
     n.child_count = static_cast<uint32_t>(groups.size());
     for (size_t k = 0; k < groups.size(); ++k) {
@@ -85,6 +117,7 @@ class TrieBuilder {
  private:
   TokenTrie& t_;
   std::vector<std::vector<bool>> plain_;
+  std::vector<std::vector<bool>> whole_;
 };
 
 }  // namespace

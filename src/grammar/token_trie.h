@@ -18,6 +18,12 @@ struct TrieNode {
   // '"' and '\\', or whole UTF-8 characters): inside an unbounded string all of them are allowed.
   bool plain_below = false;
   uint32_t plain_chars_below = 0;  // with plain_below: the most characters a token adds after this node
+  // The ASCII bytes that occur below (after this node), and whether every token below is, after
+  // this node, whole UTF-8 characters (so a repetition of a class holding all of them and every
+  // non-ASCII character accepts each token below at once).
+  uint64_t ascii_below[2] = {0, 0};
+  bool whole_chars_below = false;
+  bool non_ascii_below = false;
 };
 
 struct TokenTrie {

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "gemma4/grammar.h"
 #include "server/api_error.h"
 #include "server/json_fields.h"
 
@@ -143,6 +144,25 @@ void parse_tools(const json& body, ChatRequest& r) {
   r.tools = (have_tools && choice != "none") ? *tools : json(nullptr);
 }
 
+// Tools with `strict: true` make every tool call grammar-constrained (docs/grammar.md): the call
+// names a declared tool and a strict tool's arguments follow its parameter schema.
+void constrain_strict_tools(ChatRequest& r) {
+  if (!r.tools.is_array()) return;
+  bool strict = false;
+  for (const json& tool : r.tools) strict = strict || tool["function"].value("strict", json(false)) == json(true);
+  if (!strict) return;
+  if (r.gen.request.grammar)
+    throw invalid_request("strict tools cannot be combined with a 'response_format' grammar", "response_format");
+  std::string prefix;
+  constexpr std::string_view kOpen = "<|tool_call>";
+  if (r.forced_prefix.starts_with(kOpen)) prefix = r.forced_prefix.substr(kOpen.size());
+  try {
+    r.gen.request.grammar = compile_tool_calls(r.tools, prefix);
+  } catch (const GrammarError& e) {
+    throw invalid_request(std::string("'tools': ") + e.what(), "tools", "invalid_schema");
+  }
+}
+
 bool parse_thinking(const json& body) {
   bool thinking = false;
   if (auto effort = fields::string(body, "reasoning_effort")) {
@@ -168,6 +188,7 @@ ChatRequest parse_chat_request(json body, const GenerationDefaults& defaults, in
   r.gen = parse_generation_params(body, defaults, vocab_size);
   r.messages = parse_messages(body);
   parse_tools(body, r);
+  constrain_strict_tools(r);
   r.chat.enable_thinking = parse_thinking(body);
   return r;
 }

@@ -120,7 +120,7 @@ TEST(ChatRequestParsing, BadValuesNameTheirParameter) {
       {{{"tools", json::array({{{"type", "function"}}})}}, "tools[0].function.name"},
       {{{"response_format", {{"type", "json_schema"}}}}, "response_format"},
       {{{"response_format", {{"type", "xml"}}}}, "response_format"},
-      {{{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "s"}, {"schema", {{"type", "string"}, {"pattern", "a+"}}}}}}}}, "response_format"},
+      {{{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "s"}, {"schema", {{"type", "number"}, {"multipleOf", 2}}}}}}}}, "response_format"},
       {{{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "s"}, {"schema", {{"$ref", "#/$defs/missing"}}}}}}}}, "response_format"},
       {{{"functions", json::array()}}, "functions"},
       {{{"audio", {{"voice", "x"}}}}, "audio"},
@@ -148,9 +148,33 @@ TEST(ChatRequestParsing, ResponseFormatBecomesAGrammar) {
   EXPECT_TRUE(m.accept("42") && m.can_end());
   EXPECT_FALSE(ByteMatcher(schema).accept("\"42\""));
   const ApiError e = error_of(with_messages({{"response_format", {{"type", "json_schema"},
-      {"json_schema", {{"name", "n"}, {"schema", {{"type", "number"}, {"minimum", 0}}}}}}}}));
+      {"json_schema", {{"name", "n"}, {"schema", {{"type", "number"}, {"multipleOf", 2}}}}}}}}));
   EXPECT_EQ(e.code, "invalid_schema");
-  EXPECT_NE(std::string(e.what()).find("'minimum'"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("'multipleOf'"), std::string::npos) << e.what();
+}
+
+// A tool with strict: true makes tool calls follow the Gemma 4 call grammar (docs/grammar.md).
+TEST(ChatRequestParsing, StrictToolsBecomeAToolCallGrammar) {
+  const json tools = json::parse(R"([{"type":"function","function":{"name":"get_weather","strict":true,
+    "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}}])");
+  EXPECT_EQ(parse(with_messages({{"tools", json::parse(R"([{"type":"function","function":{"name":"f"}}])")}})).gen.request.grammar,
+            nullptr);
+  const auto grammar = parse(with_messages({{"tools", tools}})).gen.request.grammar;
+  ASSERT_NE(grammar, nullptr);
+  const std::string q = special_token_bytes("<|\"|>");
+  ByteMatcher m(grammar);
+  EXPECT_TRUE(m.accept("call:get_weather{city:" + q + "Oslo" + q + "}" + special_token_bytes("<tool_call|>")) && m.can_end());
+  EXPECT_FALSE(ByteMatcher(grammar).accept("call:get_weather{town:"));
+  // tool_choice naming the function: the prompt holds "<|tool_call>call:get_weather{", the grammar continues it.
+  const auto named = parse(with_messages({{"tools", tools}, {"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}}}))
+                         .gen.request.grammar;
+  ASSERT_NE(named, nullptr);
+  const ApiError both = error_of(with_messages({{"tools", tools}, {"response_format", {{"type", "json_object"}}}}));
+  EXPECT_EQ(both.param, "response_format");
+  const ApiError bad = error_of(with_messages({{"tools", json::parse(R"([{"type":"function","function":{"name":"f","strict":true,
+    "parameters":{"type":"object","properties":{"a":{"not":{}}}}}}])")}}));
+  EXPECT_EQ(bad.param, "tools");
+  EXPECT_EQ(bad.code, "invalid_schema");
 }
 
 TEST(ChatRequestParsing, MessagesAreChecked) {
