@@ -19,3 +19,7 @@ for t in "${tests[@]}"; do
   # Node 20's fetch breaks the emscripten 3.1.6 loader's file reads; the tests read files anyway.
   (cd build-wasm/tests && timeout 600 node --no-experimental-fetch "$t.js" --gtest_brief=1)
 done
+# The JS package (web/engine/) on tiny-a: answers equal the native CLI's, streaming, typed errors.
+cmake --build build-wasm -j"$jobs" --target gemma4_engine
+echo "== web/engine (node --test)"
+(cd web/engine && timeout 300 node --no-experimental-fetch --test test/)
