@@ -3,9 +3,11 @@
 // the forward pass asks for ever leave the file.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "engine/model_impl.h"
+#include "gemma4/error.h"
 #include "gemma4/model.h"
 #include "io/row_source.h"
 #include "model/weights.h"
@@ -113,6 +115,27 @@ TEST(FileRowSource, CachesRecentRowsAndReadsTheFileOtherwise) {
   EXPECT_EQ(s.lookups, 6);
   EXPECT_EQ(s.file_reads, 5);
   EXPECT_EQ(s.bytes_read, 5 * row_bytes);
+}
+
+// Read instead of mapped, a damaged file is refused with the same checks, naming the file.
+TEST(FileRowSource, TruncatedCheckpointIsRefusedWhenRead) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "gemma4_row_source_truncated";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "tokenizer.json"}) fs::copy_file(testing::tiny_a_dir() / f, dir / f);
+  const fs::path weights = dir / "model.safetensors";
+  fs::copy_file(testing::tiny_a_dir() / "model.safetensors", weights);
+  fs::resize_file(weights, fs::file_size(weights) - 100);
+  io::CheckpointReadOptions read;
+  read.keep_on_disk = [](std::string_view) { return false; };
+  try {
+    io::Checkpoint::open(dir, read);
+    ADD_FAILURE() << "a truncated checkpoint was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.safetensors"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
