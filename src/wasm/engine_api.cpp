@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -27,6 +28,16 @@ using nlohmann::json;
 std::mutex engines_mutex;
 std::map<int, std::shared_ptr<gemma4::Engine>> engines;
 int next_engine = 1;
+
+// Calls whose caller asked to stop (a stream left early, an AbortSignal): their token callback
+// returns false, which cancels the request within one engine step.
+std::mutex cancelled_mutex;
+std::set<int> cancelled_calls;
+
+bool is_cancelled(int call) {
+  std::lock_guard<std::mutex> lock(cancelled_mutex);
+  return cancelled_calls.count(call) != 0;
+}
 
 // Hands `message` to the JS thread; it frees the copy after reading it.
 void post(bool token, int call, const json& message) {
@@ -108,9 +119,13 @@ void chat(int call, int handle, const std::string& request_text) {
   gemma4::RequestResult r = engine->generate(std::move(chat.request), [&](const gemma4::TokenEvent& e) {
     if (chat.stream && e.token >= 0) post(true, call, {{"token", e.token}});
     emit(parser.push(e.text));
-    return true;
+    return !is_cancelled(call);
   });
   emit(parser.finish());
+  {
+    std::lock_guard<std::mutex> lock(cancelled_mutex);
+    cancelled_calls.erase(call);
+  }
   if (r.error) throw *r.error;
   const gemma4::ParsedOutput parsed = gemma4::parse_output(r.text);
   json tool_calls = json::array();
@@ -139,6 +154,12 @@ EMSCRIPTEN_KEEPALIVE void gemma4_open(int call, const char* dir, const char* opt
 EMSCRIPTEN_KEEPALIVE void gemma4_chat(int call, int handle, const char* request_json) {
   std::string r = request_json;
   run_detached(call, [call, handle, r] { chat(call, handle, r); });
+}
+
+// Stops the completion started by call `call` (no effect once it finished).
+EMSCRIPTEN_KEEPALIVE void gemma4_cancel(int call) {
+  std::lock_guard<std::mutex> lock(cancelled_mutex);
+  cancelled_calls.insert(call);
 }
 
 // Shutting down joins the engine's threads: done off the JS thread, answered when finished.

@@ -1,7 +1,9 @@
 'use strict';
-// A queue read with `for await`: push() items, end() or fail(error) once.
+// A queue read with `for await`: push() items, end() or fail(error) once. `onAbandon` runs when
+// the reader stops before the end (break, return, throw in the loop body).
 class AsyncQueue {
-  constructor() {
+  constructor(onAbandon = () => {}) {
+    this.onAbandon = onAbandon;
     this.items = [];
     this.waiters = [];
     this.finished = false;
@@ -17,11 +19,17 @@ class AsyncQueue {
     return this.items.length ? { item: this.items[0] } : { error: this.error };
   }
   async *[Symbol.asyncIterator]() {
-    for (;;) {
-      if (this.items.length) { yield this.items.shift(); continue; }
-      if (this.error) throw this.error;
-      if (this.finished) return;
-      await new Promise((r) => this.waiters.push(r));
+    let drained = false;
+    try {
+      for (;;) {
+        if (this.items.length) { yield this.items.shift(); continue; }
+        drained = this.finished;
+        if (this.error) throw this.error;
+        if (this.finished) return;
+        await new Promise((r) => this.waiters.push(r));
+      }
+    } finally {
+      if (!drained) this.onAbandon();
     }
   }
 }

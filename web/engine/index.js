@@ -67,17 +67,26 @@ class Engine {
       throw new Gemma4Error('bad_request', 'the request must be an object');
     const id = `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     const created = Math.floor(Date.now() / 1000);
-    if (!request.stream) {
-      const r = throwIfError(await this.host.call('gemma4_chat', [this.handle, JSON.stringify(request)]));
+    const { signal, ...body } = request;
+    if (signal && signal.aborted) throw new Gemma4Error('cancelled', 'the request was aborted');
+    if (!body.stream) {
+      const r = throwIfError(await this.host.call('gemma4_chat', [this.handle, JSON.stringify(body)], null,
+                                                  (call) => this.cancelOnAbort(signal, call)));
+      if (r.finish_reason === 'cancelled') throw new Gemma4Error('cancelled', 'the request was aborted');
       return completionObject(id, this.model, created, r);
     }
-    return this.stream(id, created, request);
+    return this.stream(id, created, body, signal);
+  }
+
+  cancelOnAbort(signal, call) {
+    if (signal) signal.addEventListener('abort', () => this.host.cancel(call), { once: true });
   }
 
   // Chunks arrive while the engine generates; the reply ends the stream (or rejects it). A bad
   // request rejects the create() promise itself, before any chunk.
-  async stream(id, created, request) {
-    const queue = new AsyncQueue();
+  async stream(id, created, request, signal) {
+    let callId = 0;
+    const queue = new AsyncQueue(() => this.host.cancel(callId));
     let first = true;
     const onToken = (e) => {
       if (first) queue.push(chunkObject(id, this.model, created, { role: 'assistant', content: '' }));
@@ -87,9 +96,17 @@ class Engine {
         queue.push(chunkObject(id, this.model, created, { reasoning_content: e.reasoning }));
       if (e.token !== undefined) queue.push(chunkObject(id, this.model, created, {}, null, { token_ids: [e.token] }));
     };
-    const done = this.host.call('gemma4_chat', [this.handle, JSON.stringify(request)], onToken).then((r) => {
+    const start = (call) => {
+      callId = call;
+      this.cancelOnAbort(signal, call);
+    };
+    const done = this.host.call('gemma4_chat', [this.handle, JSON.stringify(request)], onToken, start).then((r) => {
       if (r.error) {
         queue.fail(new Gemma4Error(r.error.code, r.error.message));
+        return r;
+      }
+      if (r.finish_reason === 'cancelled') {
+        queue.fail(new Gemma4Error('cancelled', 'the request was aborted'));
         return r;
       }
       if (first) queue.push(chunkObject(id, this.model, created, { role: 'assistant', content: '' }));

@@ -19,14 +19,21 @@ class ModuleHost {
     return host;
   }
 
-  // Starts `fn(callId, ...)` and returns its reply; `onToken` receives the call's stream events.
-  call(fnName, args, onToken = null) {
+  // Starts `fn(callId, ...)` and returns its reply; `onToken` receives the call's stream events,
+  // `onStart` its id (for cancel()).
+  call(fnName, args, onToken = null, onStart = null) {
     const id = this.nextCall++;
+    if (onStart) onStart(id);
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject, onToken });
       const types = ['number', ...args.map((a) => (typeof a === 'string' ? 'string' : 'number'))];
       this.module.ccall(fnName, null, types, [id, ...args]);
     });
+  }
+
+  // Asks the engine to stop the completion of call `id`, if it is still running.
+  cancel(id) {
+    if (this.calls.has(id)) this.module.ccall('gemma4_cancel', null, ['number'], [id]);
   }
 
   shutdown() {

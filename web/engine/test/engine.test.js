@@ -62,6 +62,37 @@ test('streamed chunks add up to the non-streamed answer', async () => {
   assert.strictEqual(finish, whole.choices[0].finish_reason);
 });
 
+test('leaving a stream early cancels it; the engine then answers the next request', async () => {
+  const request = { messages, temperature: 0, max_tokens: 200 };
+  let chunks = 0;
+  for await (const chunk of await engine.chat.completions.create({ ...request, stream: true })) {
+    assert.strictEqual(chunk.object, 'chat.completion.chunk');
+    if (++chunks === 3) break;
+  }
+  const next = await engine.chat.completions.create({ ...request, max_tokens: 8 });
+  assert.deepStrictEqual(next.choices[0].token_ids, golden.greedy.continuation.slice(0, 8));
+});
+
+test('an AbortSignal rejects the completion with code cancelled', async () => {
+  const controller = new AbortController();
+  const stream = await engine.chat.completions.create({
+    messages, temperature: 0, max_tokens: 100000, stream: true, signal: controller.signal });
+  const seen = [];
+  await assert.rejects(
+    (async () => {
+      for await (const chunk of stream) {
+        seen.push(chunk);
+        if (seen.length === 2) controller.abort();
+      }
+    })(),
+    (e) => e instanceof Gemma4Error && e.code === 'cancelled',
+  );
+  const aborted = new AbortController();
+  aborted.abort();
+  await assert.rejects(engine.chat.completions.create({ messages, signal: aborted.signal }),
+                       (e) => e instanceof Gemma4Error && e.code === 'cancelled');
+});
+
 const rejectsWith = (promise, code) =>
   assert.rejects(promise, (e) => e instanceof Gemma4Error && e.code === code && e.message.length > 0);
 
