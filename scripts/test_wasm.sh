@@ -9,7 +9,8 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(pwd)}"
 # Debian's emscripten runs its JS optimizer with Node and finds its modules here.
 export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
 tests=(wasm_golden_logits_test wasm_matmul_test wasm_matmul_invariance_test wasm_quant_panels_test
-       wasm_weight_type_accuracy_test wasm_batch_forward_test wasm_chat_template_test wasm_output_parser_test)
+       wasm_weight_type_accuracy_test wasm_batch_forward_test wasm_chat_template_test wasm_output_parser_test
+       wasm_row_source_test)
 
 emcmake cmake -S . -B build-wasm -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-wasm -j"$jobs" --target "${tests[@]}"
@@ -18,3 +19,7 @@ for t in "${tests[@]}"; do
   # Node 20's fetch breaks the emscripten 3.1.6 loader's file reads; the tests read files anyway.
   (cd build-wasm/tests && timeout 600 node --no-experimental-fetch "$t.js" --gtest_brief=1)
 done
+# The JS package (web/engine/) on tiny-a: answers equal the native CLI's, streaming, typed errors.
+cmake --build build-wasm -j"$jobs" --target gemma4_engine
+echo "== web/engine (node --test)"
+(cd web/engine && timeout 300 node --no-experimental-fetch --test test/)

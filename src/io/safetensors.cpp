@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/error.h"
+#include "io/file_reader.h"
 #include "io/mapped_file.h"
 
 namespace gemma4::io {
@@ -143,7 +144,8 @@ TensorView parse_entry(const std::string& where, const std::string& name, const 
                                                                      : std::to_string(numel * elem)) +
                 " bytes but data_offsets span " + std::to_string(nbytes));
 
-  view.data = data_start + begin;
+  view.data = data_start == nullptr ? nullptr : data_start + begin;
+  view.file_offset = begin;  // relative to the data buffer here; open() adds the header
   view.nbytes = static_cast<size_t>(nbytes);
   return view;
 }
@@ -161,7 +163,8 @@ bool is_safe_shard_name(const std::filesystem::path& name) {
   return true;
 }
 
-std::vector<std::shared_ptr<SafetensorsFile>> open_sharded(const std::filesystem::path& index_path) {
+std::vector<std::shared_ptr<SafetensorsFile>> open_sharded(const std::filesystem::path& index_path,
+                                                           const CheckpointReadOptions& read) {
   const std::string where = index_path.string();
   std::vector<std::shared_ptr<SafetensorsFile>> files;
   const MappedFile index_file = MappedFile::open(index_path);
@@ -189,7 +192,7 @@ std::vector<std::shared_ptr<SafetensorsFile>> open_sharded(const std::filesystem
     if (!std::filesystem::exists(shard_path, ec))
       throw Error(where + ": shard " + shard_path.string() + " (holding tensor " + in_quotes(tensor) +
                   ") does not exist");
-    shards.emplace(shard_name, SafetensorsFile::open(shard_path));
+    shards.emplace(shard_name, SafetensorsFile::open(shard_path, read));
   }
 
   for (const auto& [tensor, shard] : map_it->items()) {
@@ -216,25 +219,45 @@ int64_t TensorView::numel() const {
   return n;
 }
 
-std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path) {
+std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path,
+                                                       const CheckpointReadOptions& read) {
   auto file = std::make_shared<SafetensorsFile>();
   file->path_ = path;
-  file->mapping_ = std::make_shared<MappedFile>(MappedFile::open(path));
-  const MappedFile& map = *file->mapping_;
   const std::string where = path.string();
+  // The first bytes, the header and the data start: from the mapping, or read from the file.
+  uint64_t file_size = 0;
+  std::vector<uint8_t> head;
+  const uint8_t* bytes = nullptr;
+  if (read.keep_on_disk) {
+    auto reader = std::make_shared<FileReader>(FileReader::open(path));
+    file_size = reader->size();
+    if (file_size == 0) throw Error(where + " is empty");
+    head.resize(static_cast<size_t>(std::min<uint64_t>(file_size, 8)));
+    reader->read(0, head.size(), head.data());
+    file->reader_ = std::move(reader);
+  } else {
+    file->mapping_ = std::make_shared<MappedFile>(MappedFile::open(path));
+    file_size = file->mapping_->size();
+    bytes = file->mapping_->data();
+  }
 
-  if (map.size() < 8)
-    throw Error(where + ": file is " + std::to_string(map.size()) +
+  if (file_size < 8)
+    throw Error(where + ": file is " + std::to_string(file_size) +
                 " bytes, shorter than the 8-byte safetensors header length");
-  const uint64_t header_len = read_le64(map.data());
+  const uint64_t header_len = read_le64(bytes != nullptr ? bytes : head.data());
   if (header_len > kMaxHeaderBytes)
     throw Error(where + ": header length " + std::to_string(header_len) +
                 " is absurd (over 100 MB); not a safetensors file?");
-  if (header_len > map.size() - 8)
+  if (header_len > file_size - 8)
     throw Error(where + ": header length " + std::to_string(header_len) + " runs past the end of the " +
-                std::to_string(map.size()) + "-byte file (file truncated?)");
+                std::to_string(file_size) + "-byte file (file truncated?)");
+  if (bytes == nullptr) {
+    head.resize(static_cast<size_t>(8 + header_len));
+    file->reader_->read(0, head.size(), head.data());
+  }
+  const uint8_t* header_bytes = bytes != nullptr ? bytes : head.data();
 
-  const char* header_begin = reinterpret_cast<const char*>(map.data() + 8);
+  const char* header_begin = reinterpret_cast<const char*>(header_bytes + 8);
   // nlohmann keeps only the last of repeated keys; a repeated tensor name would silently hide
   // one entry, so the parser callback records top-level keys to reject that.
   std::set<std::string> top_level_keys;
@@ -251,8 +274,8 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     throw Error(where + ": tensor " + in_quotes(repeated_key) + " appears twice in the header");
   if (!header.is_object()) throw Error(where + ": header is not a JSON object");
 
-  const uint8_t* data_start = map.data() + 8 + header_len;
-  const uint64_t data_size = map.size() - 8 - header_len;
+  const uint8_t* data_start = bytes != nullptr ? bytes + 8 + header_len : nullptr;
+  const uint64_t data_size = file_size - 8 - header_len;
 
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {
@@ -272,26 +295,50 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     if (t.nbytes > 0) by_offset.push_back(&t);
   }
   std::sort(by_offset.begin(), by_offset.end(),
-            [](const TensorView* a, const TensorView* b) { return a->data < b->data; });
+            [](const TensorView* a, const TensorView* b) { return a->file_offset < b->file_offset; });
   for (size_t i = 1; i < by_offset.size(); ++i) {
     const TensorView& prev = *by_offset[i - 1];
     const TensorView& cur = *by_offset[i];
-    if (cur.data < prev.data + prev.nbytes)
+    if (cur.file_offset < prev.file_offset + prev.nbytes)
       throw Error(where + ": tensors " + in_quotes(prev.name) + " and " + in_quotes(cur.name) +
                   " overlap in the data buffer");
   }
-  for (TensorView& t : file->tensors_) t.file = path;
+  for (TensorView& t : file->tensors_) {
+    t.file = path;
+    t.file_offset += 8 + header_len;
+  }
+  if (read.keep_on_disk) file->read_into_heap(read);
   return file;
 }
 
-Checkpoint Checkpoint::open(const std::filesystem::path& dir) {
+void SafetensorsFile::read_into_heap(const CheckpointReadOptions& read) {
+  size_t total = 0;
+  for (const TensorView& t : tensors_) {
+    if (!read.keep_on_disk(t.name)) total += t.nbytes;
+  }
+  heap_.resize(total);
+  // Tensors lie in the file in offset order; reading them in that order keeps the reads sequential.
+  std::vector<TensorView*> by_offset;
+  for (TensorView& t : tensors_) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const TensorView* a, const TensorView* b) { return a->file_offset < b->file_offset; });
+  size_t at = 0;
+  for (TensorView* t : by_offset) {
+    if (read.keep_on_disk(t->name)) continue;
+    if (t->nbytes > 0) reader_->read(t->file_offset, t->nbytes, heap_.data() + at);
+    t->data = heap_.data() + at;
+    at += t->nbytes;
+  }
+}
+
+Checkpoint Checkpoint::open(const std::filesystem::path& dir, const CheckpointReadOptions& read) {
   namespace fs = std::filesystem;
   std::error_code ec;
   Checkpoint ckpt;
   if (fs::is_regular_file(dir, ec)) {
     // A path to the .safetensors file itself: accept it, the folder is its parent.
     ckpt.dir_ = dir.parent_path();
-    ckpt.files_.push_back(SafetensorsFile::open(dir));
+    ckpt.files_.push_back(SafetensorsFile::open(dir, read));
   } else {
     if (!fs::exists(dir, ec)) throw Error("checkpoint folder " + dir.string() + " does not exist");
     if (!fs::is_directory(dir, ec)) throw Error("checkpoint path " + dir.string() + " is not a folder");
@@ -299,9 +346,9 @@ Checkpoint Checkpoint::open(const std::filesystem::path& dir) {
     const fs::path index_path = dir / "model.safetensors.index.json";
     const fs::path single_path = dir / "model.safetensors";
     if (fs::exists(index_path, ec)) {
-      ckpt.files_ = open_sharded(index_path);
+      ckpt.files_ = open_sharded(index_path, read);
     } else if (fs::exists(single_path, ec)) {
-      ckpt.files_.push_back(SafetensorsFile::open(single_path));
+      ckpt.files_.push_back(SafetensorsFile::open(single_path, read));
     } else {
       throw Error("checkpoint folder " + dir.string() +
                   " has no model.safetensors or model.safetensors.index.json");
@@ -337,9 +384,23 @@ std::vector<std::string> Checkpoint::names() const {
   return out;
 }
 
+const SafetensorsFile& Checkpoint::file_of(const TensorView& t) const {
+  for (const auto& file : files_) {
+    if (file->path() == t.file) return *file;
+  }
+  throw Error("tensor " + in_quotes(t.name) + " belongs to no file of checkpoint " + dir_.string());
+}
+
+size_t Checkpoint::heap_bytes() const {
+  size_t total = 0;
+  for (const auto& file : files_) total += file->heap_bytes();
+  return total;
+}
+
 void Checkpoint::release(const TensorView& t) const {
   for (const auto& file : files_) {
-    const MappedFile& map = file->mapping();
+    if (file->mapping() == nullptr) continue;  // read into the heap: kept (views point into it)
+    const MappedFile& map = *file->mapping();
     if (t.data >= map.data() && t.data < map.data() + map.size()) {
       map.advise_dontneed(static_cast<size_t>(t.data - map.data()), t.nbytes);
       return;

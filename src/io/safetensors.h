@@ -23,28 +23,45 @@ struct TensorView {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  const uint8_t* data = nullptr;  // points into the mapped file
+  const uint8_t* data = nullptr;  // points into the mapped file; nullptr for a tensor kept on disk
   size_t nbytes = 0;
+  uint64_t file_offset = 0;  // where its bytes start in `file`
   std::filesystem::path file;  // the file that holds it, for error messages
 
   int64_t numel() const;
 };
 
 class MappedFile;  // defined in io/mapped_file.h
+class FileReader;  // defined in io/file_reader.h
+
+// How a checkpoint is read. By default every file is memory-mapped. With `keep_on_disk` set, the
+// files are read instead of mapped: the tensors it names stay on disk (data == nullptr; read them
+// through reader() at file_offset, e.g. with io::FileRowSource) and every other tensor is read
+// into one heap buffer. The WebAssembly build reads this way: its mmap copies the whole file in.
+struct CheckpointReadOptions {
+  std::function<bool(std::string_view tensor_name)> keep_on_disk;
+};
 
 class SafetensorsFile {
  public:
   // Maps and validates one .safetensors file. Throws gemma4::Error naming the file on any defect.
-  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path);
+  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path,
+                                               const CheckpointReadOptions& read = {});
 
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::filesystem::path& path() const { return path_; }
-  const MappedFile& mapping() const { return *mapping_; }
+  const MappedFile* mapping() const { return mapping_.get(); }  // nullptr when read, not mapped
+  const std::shared_ptr<const FileReader>& reader() const { return reader_; }  // set when read
+  size_t heap_bytes() const { return heap_.size(); }  // bytes read into the heap when not mapped
 
  private:
+  void read_into_heap(const CheckpointReadOptions& read);
+
   std::filesystem::path path_;
   std::shared_ptr<MappedFile> mapping_;
+  std::shared_ptr<const FileReader> reader_;
+  std::vector<uint8_t> heap_;
   std::vector<TensorView> tensors_;
   std::map<std::string, std::string> metadata_;
 };
@@ -53,12 +70,15 @@ class SafetensorsFile {
 class Checkpoint {
  public:
   // `dir` holds model.safetensors, or model.safetensors.index.json plus its shards.
-  static Checkpoint open(const std::filesystem::path& dir);
+  static Checkpoint open(const std::filesystem::path& dir, const CheckpointReadOptions& read = {});
 
   const TensorView* find(std::string_view name) const;  // nullptr when absent
   const TensorView& get(std::string_view name) const;   // throws gemma4::Error naming it
   std::vector<std::string> names() const;
   const std::filesystem::path& dir() const { return dir_; }
+  // The file that holds tensor `t` (its reader() is set when the checkpoint was read, not mapped).
+  const SafetensorsFile& file_of(const TensorView& t) const;
+  size_t heap_bytes() const;  // tensor bytes read into the heap (0 when mapped)
 
   // Tells the OS the pages of this tensor are not needed any more (they leave the resident set;
   // a later read maps them in again from the page cache). Used after converting a tensor.

@@ -138,38 +138,64 @@ void EmbeddingTable::lookup(int64_t id, float scale, float* out) const {
   if (id < 0 || id >= rows)
     throw Error("token id " + std::to_string(id) + " is out of range for '" + tensor->name + "' (" +
                 std::to_string(rows) + " rows)");
-  int64_t base = id * cols;
+  thread_local std::vector<uint8_t> scratch;
+  scratch.resize(source->row_bytes());
+  const uint8_t* row = source->row(id, scratch.data());
   switch (source_type_of(*tensor)) {
     case SourceType::F32:
       for (int64_t c = 0; c < cols; ++c) {
         float v;
-        std::memcpy(&v, tensor->data + 4 * (base + c), 4);
+        std::memcpy(&v, row + 4 * c, 4);
         out[c] = v * scale;
       }
       break;
     case SourceType::F16:
       for (int64_t c = 0; c < cols; ++c) {
         uint16_t v;
-        std::memcpy(&v, tensor->data + 2 * (base + c), 2);
+        std::memcpy(&v, row + 2 * c, 2);
         out[c] = f16_to_f32(v) * scale;
       }
       break;
     case SourceType::BF16:
       for (int64_t c = 0; c < cols; ++c) {
         uint16_t v;
-        std::memcpy(&v, tensor->data + 2 * (base + c), 2);
+        std::memcpy(&v, row + 2 * c, 2);
         out[c] = bf16_to_f32(v) * scale;
       }
       break;
   }
 }
 
+namespace {
+
+bool is_per_layer_table(std::string_view name) {
+  constexpr std::string_view suffix = "embed_tokens_per_layer.weight";
+  return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+}
+
+EmbeddingTable mapped_table(const io::TensorView& t, int64_t rows, int64_t cols) {
+  const size_t row_bytes = t.nbytes / static_cast<size_t>(rows > 0 ? rows : 1);
+  return {&t, rows, cols, std::make_shared<io::MemoryRowSource>(t.data, rows, row_bytes)};
+}
+
+// The table as rows read from its file when it was kept on disk, else from memory.
+EmbeddingTable table_of(const io::Checkpoint& ckpt, const io::TensorView& t, int64_t rows, int64_t cols) {
+  if (t.data != nullptr) return mapped_table(t, rows, cols);
+  const size_t row_bytes = t.nbytes / static_cast<size_t>(rows > 0 ? rows : 1);
+  auto source = std::make_shared<io::FileRowSource>(ckpt.file_of(t).reader(), t.file_offset, rows, row_bytes);
+  return {&t, rows, cols, std::move(source)};
+}
+
+}  // namespace
+
 std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_dir,
                                            const WeightLoadOptions& options) {
   auto start = std::chrono::steady_clock::now();
   auto w = std::make_unique<ModelWeights>();
   w->config = load_model_config(model_dir);
-  w->checkpoint = io::Checkpoint::open(model_dir);
+  io::CheckpointReadOptions read;
+  if (options.per_layer_table_on_disk) read.keep_on_disk = is_per_layer_table;
+  w->checkpoint = io::Checkpoint::open(model_dir, read);
   w->weight_type = options.weight_type;
   const ModelConfig& c = w->config;
 
@@ -183,7 +209,7 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
   TensorResolver r(w->checkpoint, prefix, options);
 
   const int64_t H = c.hidden_size;
-  w->embed_tokens = {&r.tensor("embed_tokens.weight", {c.vocab_size, H}), c.vocab_size, H};
+  w->embed_tokens = mapped_table(r.tensor("embed_tokens.weight", {c.vocab_size, H}), c.vocab_size, H);
   if (c.tie_word_embeddings) {
     const io::TensorView& e = *w->embed_tokens.tensor;
     // Lookups later fault in only the rows they read; the converted head no longer needs the pages.
@@ -197,8 +223,9 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
   const int64_t P = c.hidden_size_per_layer_input;
   const int64_t L = c.num_layers;
   if (c.has_per_layer_inputs()) {
-    w->embed_tokens_per_layer = {&r.tensor("embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P}),
-                                 c.vocab_size_per_layer_input, L * P};
+    w->embed_tokens_per_layer = table_of(w->checkpoint,
+                                         r.tensor("embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P}),
+                                         c.vocab_size_per_layer_input, L * P);
     w->per_layer_model_projection = r.matrix("per_layer_model_projection.weight", L * P, H);
     w->per_layer_projection_norm = r.vector("per_layer_projection_norm.weight", P);
     r.report(w->embed_tokens_per_layer.tensor->nbytes);

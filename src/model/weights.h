@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gemma4/config.h"
+#include "io/row_source.h"
 #include "io/safetensors.h"
 #include "kernels/thread_pool.h"
 #include "kernels/weight_matrix.h"
@@ -25,10 +26,12 @@ struct LayerWeights {
   WeightMatrix per_layer_input_gate, per_layer_projection;  // empty without per-layer inputs
 };
 
-// One row-addressable embedding table kept in the memory-mapped checkpoint.
+// One row-addressable embedding table, left in the checkpoint: rows come from its mapping, or
+// from the file one at a time (io/row_source.h) when the table is kept on disk.
 struct EmbeddingTable {
   const io::TensorView* tensor = nullptr;
   int64_t rows = 0, cols = 0;
+  std::shared_ptr<const io::RowSource> source;
 
   // Writes row `id` as float32 times `scale` (exact conversion from the stored type).
   void lookup(int64_t id, float scale, float* out) const;
@@ -64,6 +67,14 @@ struct WeightLoadOptions {
   ConvertedWeightStore* store = nullptr;  // reuse and record converted matrices when set
   ThreadPool* pool = nullptr;  // parallel conversion/quantization when set
   std::function<void(double fraction)> progress;  // fraction of weight bytes converted so far
+  // Read the checkpoint instead of mapping it, keeping the per-layer embedding table on disk and
+  // reading its rows on demand. On by default on the WebAssembly build, whose mmap would copy the
+  // whole file (the table is 4.7 GB in E2B) into the heap.
+#ifdef __EMSCRIPTEN__
+  bool per_layer_table_on_disk = true;
+#else
+  bool per_layer_table_on_disk = false;
+#endif
 };
 
 // Opens `model_dir` (config.json + safetensors) and resolves every tensor the config calls for.
