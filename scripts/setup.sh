@@ -37,4 +37,10 @@ webui_tests="$(dirname "$0")/../tests/webui"
 if [ ! -f "$webui_tests/node_modules/.package-lock.json" ] || [ "$webui_tests/package-lock.json" -nt "$webui_tests/node_modules/.package-lock.json" ]; then
   (cd "$webui_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The WebGPU kernels' tests run in Node through Dawn (npm `webgpu`, pinned by
+# web/webgpu/package-lock.json; a prebuilt binary inside, no download at run time).
+webgpu_pkg="$(dirname "$0")/../web/webgpu"
+if [ ! -f "$webgpu_pkg/node_modules/.package-lock.json" ] || [ "$webgpu_pkg/package-lock.json" -nt "$webgpu_pkg/node_modules/.package-lock.json" ]; then
+  (cd "$webgpu_pkg" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "setup: all dependencies present"

@@ -43,4 +43,5 @@ if [ "${1:-}" != "--no-sanitize" ]; then
   # Every libFuzzer target for a short bounded time (scripts/fuzz.sh SECONDS runs them longer).
   FUZZ_JOBS="$jobs" bash scripts/fuzz.sh 10
 fi
+bash scripts/test_webgpu.sh
 bash scripts/test_wasm.sh
