@@ -73,6 +73,8 @@ function destroyRetired(ctx) {
 
 export function destroyContext(ctx) {
   destroyRetired(ctx);
+  for (const b of ctx.scratch?.values() ?? []) b.destroy();
+  ctx.scratch?.clear();
   ctx.device.destroy();
   ctx.gpu = null;
 }
@@ -113,7 +115,7 @@ async function readBytes(ctx, buffer, bytes) {
   const out = staging.getMappedRange().slice(0, bytes);
   staging.unmap();
   staging.destroy();
-  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => (globalThis.setImmediate ?? setTimeout)(resolve));
   destroyRetired(ctx);
   if (ctx.errors.length) throw new WebGpuError(ctx.errors.splice(0).join('; '));
   return out;
@@ -169,13 +171,74 @@ export function runKernel(ctx, { code, params, buffers, workgroups }) {
   const entries = [{ binding: 0, resource: { buffer: uniform } }];
   buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
   const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+  const [x, y] = grid(workgroups);
+  releaseAfterWork(ctx, uniform);
+  if (ctx.step) {
+    ctx.step.pass.setPipeline(pipeline);
+    ctx.step.pass.setBindGroup(0, bindGroup);
+    ctx.step.pass.dispatchWorkgroups(x, y);
+    ctx.step.dispatches += 1;
+    return;
+  }
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
-  const [x, y] = grid(workgroups);
   pass.dispatchWorkgroups(x, y);
   pass.end();
   device.queue.submit([enc.finish()]);
-  releaseAfterWork(ctx, uniform);
+}
+
+// A step: every kernel run between beginStep and endStep is recorded into one compute pass of one
+// command encoder (dispatches in a pass see each other's writes in order), and endStep submits it
+// as one command buffer with the copies of the buffers to read back appended, then maps them.
+export function beginStep(ctx) {
+  if (ctx.step) throw new WebGpuError('a step is already being recorded');
+  const encoder = ctx.device.createCommandEncoder();
+  ctx.step = { encoder, pass: encoder.beginComputePass(), dispatches: 0 };
+}
+
+// reads: [{ buffer, bytes }]. Resolves to one ArrayBuffer per read, and the number of dispatches.
+export async function endStep(ctx, reads = []) {
+  const step = ctx.step;
+  if (!step) throw new WebGpuError('no step is being recorded');
+  ctx.step = null;
+  step.pass.end();
+  const staging = reads.map(({ buffer, bytes }) => {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const s = ctx.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    step.encoder.copyBufferToBuffer(buffer, 0, s, 0, size);
+    return s;
+  });
+  ctx.device.queue.submit([step.encoder.finish()]);
+  const out = [];
+  try {
+    for (let i = 0; i < reads.length; ++i) {
+      await staging[i].mapAsync(GPUMapMode.READ);
+      out.push(staging[i].getMappedRange().slice(0, reads[i].bytes));
+      staging[i].unmap();
+    }
+    if (!reads.length) await ctx.device.queue.onSubmittedWorkDone();
+  } catch (e) {
+    throw new WebGpuError(ctx.errors.length ? ctx.errors.splice(0).join('; ') : `readback failed: ${e.message ?? e}`);
+  } finally {
+    staging.forEach((s) => s.destroy());
+  }
+  await new Promise((resolve) => (globalThis.setImmediate ?? setTimeout)(resolve));
+  destroyRetired(ctx);
+  if (ctx.errors.length) throw new WebGpuError(ctx.errors.splice(0).join('; '));
+  return { reads: out, dispatches: step.dispatches };
+}
+
+// A scratch storage buffer of at least `bytes` under `name`, reused across steps (regrown, the old
+// one retired, when a step needs more).
+export function scratchBuffer(ctx, name, bytes) {
+  ctx.scratch ??= new Map();
+  const have = ctx.scratch.get(name);
+  const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+  if (have && have.size >= size) return have;
+  if (have) releaseAfterWork(ctx, have);
+  const grown = storageBuffer(ctx, Math.max(size, have ? Math.min(ctx.maxBindingBytes, 2 * have.size) : size));
+  ctx.scratch.set(name, grown);
+  return grown;
 }

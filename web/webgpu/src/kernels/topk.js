@@ -54,13 +54,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 }`;
 
+// Records the pass (into a step when one is open): indices, values are u32/f32 [rows, k] buffers.
+export function encodeTopK(ctx, x, rows, cols, k, indices, values) {
+  if (!(k >= 1 && k <= cols)) throw new RangeError(`k must be in [1, ${cols}], got ${k}`);
+  runKernel(ctx, { code, params: packParams([['u32', cols], ['u32', rows], ['u32', k]]), buffers: [x, indices, values], workgroups: rows });
+}
+
 // Returns { indices: Uint32Array [rows, k], values: Float32Array [rows, k] } (index 0xffffffff
 // where a row has fewer than k non-NaN values).
 export async function topK(ctx, x, rows, cols, k) {
   if (!(k >= 1 && k <= cols)) throw new RangeError(`k must be in [1, ${cols}], got ${k}`);
   const indices = storageBuffer(ctx, rows * k * 4);
   const values = storageBuffer(ctx, rows * k * 4);
-  runKernel(ctx, { code, params: packParams([['u32', cols], ['u32', rows], ['u32', k]]), buffers: [x, indices, values], workgroups: rows });
+  encodeTopK(ctx, x, rows, cols, k, indices, values);
   const result = { indices: await readU32(ctx, indices, rows * k), values: await readF32(ctx, values, rows * k) };
   indices.destroy();
   values.destroy();
