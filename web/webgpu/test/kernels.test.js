@@ -100,9 +100,12 @@ for (const [path, ctx] of list) {
           const target = split ? { ...ctx, maxBindingBytes: rowBytes * 10 + 3 } : ctx;
           const tensor = uploadRows(target, bytes, rows, rowBytes);
           if (split) assert.equal(tensor.parts.length, Math.ceil(rows / 10));
-          const y = storageBuffer(ctx, tokens * rows * 4);
-          matmul(target, { format, cols: c, tensor }, storageBuffer(ctx, x), tokens, y);
-          assertClose(await readF32(ctx, y, tokens * rows), ref.matmulRef(dense, x, rows, c, tokens), { atol: 1e-4, rtol: 1e-5, what: `${format} ${rows}x${c}x${tokens}` });
+          // Both kernels: a workgroup per row (narrowMatmulCols 0) and an invocation per output.
+          for (const narrow of [0, 1 << 30]) {
+            const y = storageBuffer(ctx, tokens * rows * 4);
+            matmul({ ...target, narrowMatmulCols: narrow }, { format, cols: c, tensor }, storageBuffer(ctx, x), tokens, y);
+            assertClose(await readF32(ctx, y, tokens * rows), ref.matmulRef(dense, x, rows, c, tokens), { atol: 1e-4, rtol: 1e-5, what: `${format} ${rows}x${c}x${tokens} narrow ${narrow}` });
+          }
         }
       }
     });
@@ -116,7 +119,7 @@ for (const [path, ctx] of list) {
       const x = new Float32Array(32).map((_, i) => (i === 3 || i === 20 ? 1 : 0));
       for (const [format, bytes, expected] of [['q8_0', q8, [0.5 * (24 - 128), 0.5 * (160 - 128)]], ['q4_0', q4, [-0.25 * (3 - 8), -0.25 * (11 - 8)]]]) {
         const y = storageBuffer(ctx, 4);
-        matmul(ctx, { format, cols: 32, tensor: uploadRows(ctx, bytes, 1, bytes.length) }, storageBuffer(ctx, x), 1, y);
+        matmul({ ...ctx, narrowMatmulCols: 0 }, { format, cols: 32, tensor: uploadRows(ctx, bytes, 1, bytes.length) }, storageBuffer(ctx, x), 1, y);
         assert.deepEqual([...(await readF32(ctx, y, 1))], [expected[0] + expected[1]], format);
       }
     });

@@ -88,12 +88,75 @@ fn main(${entryArgs(subgroups)}) {
 }`;
 }
 
+// Narrow matrices (cols <= ctx.narrowMatmulCols, default 256): one invocation per output walks
+// the whole row, with no workgroup sum (the tiny test models' layers; a workgroup of 64 lanes per
+// row costs more than it gains there). The same per-block arithmetic as the bodies above.
+const NARROW_BODY = {
+  f32: `for (var c = 0u; c < p.cols; c++) { acc += w[r * p.cols + c] * x[t * p.cols + c]; }`,
+  q8_0: `
+  let blocks = p.cols / 32u;
+  for (var b = 0u; b < blocks; b++) {
+    let o = (r * blocks + b) * 34u;
+    let xb = t * p.cols + b * 32u;
+    var s = 0.0;
+    for (var e = 0u; e < 32u; e++) { s += f32(bitcast<i32>(w_byte(o + 2u + e) << 24u) >> 24u) * x[xb + e]; }
+    acc += w_f16(o) * s;
+  }`,
+  q4_0: `
+  let blocks = p.cols / 32u;
+  for (var b = 0u; b < blocks; b++) {
+    let o = (r * blocks + b) * 18u;
+    let xb = t * p.cols + b * 32u;
+    var s = 0.0;
+    for (var j = 0u; j < 16u; j++) {
+      let byte = w_byte(o + 2u + j);
+      s += f32(i32(byte & 15u) - 8) * x[xb + j] + f32(i32(byte >> 4u) - 8) * x[xb + j + 16u];
+    }
+    acc += w_f16(o) * s;
+  }`,
+};
+
+function narrowSource(format) {
+  const quantized = format !== 'f32';
+  return `${floatHelpers}
+struct P { rows: u32, cols: u32, tokens: u32, row0: u32, out_stride: u32, count: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> w: array<${quantized ? 'u32' : 'f32'}>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+${quantized ? byteHelpers : ''}
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = (wid.x + wid.y * nwg.x) * ${WORKGROUP_SIZE}u + lid;
+  if (i >= p.count) { return; }
+  let r = i % p.rows;
+  let t = i / p.rows;
+  var acc = 0.0;
+  ${NARROW_BODY[format]}
+  y[t * p.out_stride + p.row0 + r] = acc;
+}`;
+}
+
+export const NARROW_MATMUL_COLS = 256;
+
 // weight: { format, cols, tensor } with tensor from uploadRows; x: [tokens, cols] f32;
 // y: [tokens, tensor.rows] f32.
 export function matmul(ctx, weight, x, tokens, y) {
   const { format, cols, tensor } = weight;
   if (!(format in WEIGHT_FORMATS)) throw new WebGpuError(`unknown weight format '${format}'`);
   if (format !== 'f32' && cols % 32 !== 0) throw new WebGpuError(`${format} needs a multiple of 32 columns, got ${cols}`);
+  if (cols <= (ctx.narrowMatmulCols ?? NARROW_MATMUL_COLS)) {
+    for (const part of tensor.parts) {
+      const count = part.rows * tokens;
+      runKernel(ctx, {
+        code: narrowSource(format),
+        params: packParams([['u32', part.rows], ['u32', cols], ['u32', tokens], ['u32', part.row0], ['u32', tensor.rows], ['u32', count]]),
+        buffers: [part.buffer, x, y],
+        workgroups: Math.ceil(count / WORKGROUP_SIZE),
+      });
+    }
+    return;
+  }
   const tiles = Math.ceil(tokens / TOKEN_TILE);
   for (const part of tensor.parts) {
     const count = part.rows * tiles;
