@@ -12,6 +12,28 @@ export class WebGpuError extends Error {
   }
 }
 
+// The device went away (driver reset, GPU process crash, destroy()): work in flight and every
+// later step reject with this; a new context (and engine) can be created.
+export class WebGpuDeviceLostError extends WebGpuError {
+  constructor(message) {
+    super(message);
+    this.name = 'WebGpuDeviceLostError';
+  }
+}
+
+function lostError(ctx) {
+  return new WebGpuDeviceLostError(`the WebGPU device was lost (${ctx.lost.reason ?? 'unknown'}${ctx.lost.message ? `: ${ctx.lost.message}` : ''})`);
+}
+
+// Rejects with WebGpuDeviceLostError as soon as the device is lost, whatever `promise` does.
+function unlessLost(ctx, promise) {
+  if (ctx.lost) return Promise.reject(lostError(ctx));
+  return new Promise((resolve, reject) => {
+    promise.then(resolve, reject);
+    ctx.lostPromise.then(() => reject(lostError(ctx)));
+  });
+}
+
 // Finds a WebGPU implementation: the browser's navigator.gpu, else the `webgpu` npm package
 // (Dawn) in Node.
 async function findGpu() {
@@ -38,11 +60,13 @@ export async function createContext({ useSubgroups = true, maxBindingBytes } = {
     },
   });
   const errors = [];
+  let markLost;
+  const lostPromise = new Promise((resolve) => { markLost = resolve; });
   // Validation and shader errors surface at the next readback as a rejected promise.
   device.onuncapturederror = (event) => errors.push(event.error.message);
   const adapterBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const binding = maxBindingBytes ? Math.min(maxBindingBytes, adapterBinding) : adapterBinding;
-  return {
+  const ctx = {
     gpu,  // dawn.node lives as long as this object is referenced: work in flight needs it
     device,
     subgroups,
@@ -57,7 +81,11 @@ export async function createContext({ useSubgroups = true, maxBindingBytes } = {
     pipelines: new Map(),
     retired: [],
     errors,
+    lost: null,
+    lostPromise,
   };
+  device.lost.then((info) => { ctx.lost = { reason: info.reason, message: info.message }; markLost(); });
+  return ctx;
 }
 
 // Buffers that submitted work still reads: destroyed once a readback has waited for the queue
@@ -111,7 +139,7 @@ async function readBytes(ctx, buffer, bytes) {
   const enc = ctx.device.createCommandEncoder();
   enc.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
   ctx.device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
+  await unlessLost(ctx, staging.mapAsync(GPUMapMode.READ));
   const out = staging.getMappedRange().slice(0, bytes);
   staging.unmap();
   staging.destroy();
@@ -193,6 +221,7 @@ export function runKernel(ctx, { code, params, buffers, workgroups }) {
 // command encoder (dispatches in a pass see each other's writes in order), and endStep submits it
 // as one command buffer with the copies of the buffers to read back appended, then maps them.
 export function beginStep(ctx) {
+  if (ctx.lost) throw lostError(ctx);
   if (ctx.step) throw new WebGpuError('a step is already being recorded');
   const encoder = ctx.device.createCommandEncoder();
   ctx.step = { encoder, pass: encoder.beginComputePass(), dispatches: 0 };
@@ -214,12 +243,14 @@ export async function endStep(ctx, reads = []) {
   const out = [];
   try {
     for (let i = 0; i < reads.length; ++i) {
-      await staging[i].mapAsync(GPUMapMode.READ);
+      await unlessLost(ctx, staging[i].mapAsync(GPUMapMode.READ));
       out.push(staging[i].getMappedRange().slice(0, reads[i].bytes));
       staging[i].unmap();
     }
-    if (!reads.length) await ctx.device.queue.onSubmittedWorkDone();
+    if (!reads.length) await unlessLost(ctx, ctx.device.queue.onSubmittedWorkDone());
   } catch (e) {
+    if (e instanceof WebGpuDeviceLostError) throw e;
+    if (ctx.lost) throw lostError(ctx);
     throw new WebGpuError(ctx.errors.length ? ctx.errors.splice(0).join('; ') : `readback failed: ${e.message ?? e}`);
   } finally {
     staging.forEach((s) => s.destroy());

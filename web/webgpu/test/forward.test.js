@@ -171,3 +171,46 @@ describe('forward pass, other paths', async () => {
     });
   }
 });
+
+// The native engine's answers (scripts/record_webgpu_native.sh): q8_0 and q4_0 weights quantized
+// by the same quantizers, so the GPU holds byte-identical blocks. The native matmul multiplies them
+// with int8-quantized activations, the GPU with f32 activations: logits agree within QUANT_TOL.
+const native = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'data/native_tiny_a.json')));
+export const QUANT_TOL = { q8_0: 0.05, q4_0: 0.05 };
+
+describe('forward pass, quantized weights, against the native engine', async () => {
+  for (const format of ['q8_0', 'q4_0']) {
+    it(`${format}: greedy continuation of 32 tokens equals the native one; logits close`, async () => {
+      const engine = await load(tinyA.dir, { format });
+      const expected = native.cases[format];
+      const seq = engine.newSequence();
+      let r = await engine.forward([{ seq, tokens: native.prompt }], { topK: 1 });
+      const got = [];
+      for (let i = 0; i < expected.continuation.length; ++i) {
+        got.push(r.indices[0]);
+        if (i + 1 < expected.continuation.length) r = await engine.forward([{ seq, tokens: [r.indices[0]] }], { topK: 1 });
+      }
+      seq.release();
+      assert.deepEqual(got, expected.continuation);
+      const all = [...native.prompt, ...expected.continuation];
+      const nativeLogits = new Float32Array(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'data', expected.logits)).buffer.slice(0));
+      const d = maxDiff(await run(engine, all, [all.length]), nativeLogits);
+      assert.ok(d <= QUANT_TOL[format], `${format}: max |GPU - native| ${d}`);
+    });
+  }
+});
+
+describe('device loss', () => {
+  it('is reported as WebGpuDeviceLostError, and a new engine can be created', async () => {
+    const ctx = await createContext();
+    const engine = await Gemma4WebGpu.load({ dir: tinyA.dir, context: ctx });
+    const seq = engine.newSequence();
+    await engine.forward([{ seq, tokens: [2, 105] }]);
+    ctx.device.destroy();
+    await assert.rejects(engine.forward([{ seq, tokens: [107] }]), { name: 'WebGpuDeviceLostError' });
+    await assert.rejects(engine.forward([{ seq, tokens: [107] }]), { name: 'WebGpuDeviceLostError' });
+    const again = await load(tinyA.dir);
+    const r = await again.forward([{ seq: again.newSequence(), tokens: [2, 105] }]);
+    assert.equal(r.rows, 1);
+  });
+});
