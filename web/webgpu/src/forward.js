@@ -29,15 +29,15 @@ export class TokenRangeError extends RangeError {
 
 export class Gemma4WebGpu {
   // options: dir (a model folder, Node) or files (checkpoint.js's folder interface); format
-  // ('f32' | 'q8_0' | 'q4_0'); kv ({ blockSize, blocks: { sliding, full } }); useSubgroups;
+  // ('f32' | 'q8_0' | 'q4_0'); activations ('int8' | 'f32': what quantized matmuls multiply); kv ({ blockSize, blocks: { sliding, full } }); useSubgroups;
   // maxBindingBytes (tests: force split bindings); context (an existing createContext result).
-  static async load({ dir, files, format = 'f32', kv = {}, useSubgroups = true, maxBindingBytes, context } = {}) {
+  static async load({ dir, files, format = 'f32', activations = 'int8', kv = {}, useSubgroups = true, maxBindingBytes, context } = {}) {
     const folder = files ?? (await nodeFolder(dir));
     const ckpt = await openCheckpoint(folder);
     const config = parseConfig(ckpt.config, `${folder.where ?? 'model'}/config.json`);
     const ctx = context ?? (await createContext({ useSubgroups, maxBindingBytes }));
     try {
-      const weights = await loadWeights(ctx, ckpt, config, format);
+      const weights = await loadWeights(ctx, ckpt, config, format, { activations });
       const cache = new KvCache(ctx, config, kv);
       return new Gemma4WebGpu(ctx, ckpt, config, weights, cache, !context);
     } catch (e) {

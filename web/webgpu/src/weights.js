@@ -10,7 +10,10 @@ import { checkTensor, readTensorF32 } from './checkpoint.js';
 import { quantizeQ4_0, quantizeQ8_0 } from './quant.js';
 import { WEIGHT_FORMATS } from './kernels/matmul.js';
 
-export async function loadWeights(ctx, ckpt, config, format = 'f32') {
+// activations: 'int8' (default: quantized matmuls multiply int8-quantized activations, as the
+// native engine's do) or 'f32'.
+export async function loadWeights(ctx, ckpt, config, format = 'f32', { activations = 'int8' } = {}) {
+  if (activations !== 'int8' && activations !== 'f32') throw new TypeError(`activations must be 'int8' or 'f32', got '${activations}'`);
   if (!(format in WEIGHT_FORMATS)) throw new TypeError(`unknown weight format '${format}' (f32, q8_0, q4_0)`);
   const c = config;
   let prefix;
@@ -33,7 +36,7 @@ export async function loadWeights(ctx, ckpt, config, format = 'f32') {
     const values = await readTensorF32(ckpt, t);
     const fmt = format !== 'f32' && cols % 32 === 0 ? format : 'f32';
     const bytes = fmt === 'f32' ? values : fmt === 'q8_0' ? quantizeQ8_0(values, rows, cols) : quantizeQ4_0(values, rows, cols);
-    const m = { format: fmt, rows, cols, tensor: uploadRows(ctx, bytes, rows, WEIGHT_FORMATS[fmt].rowBytes(cols)) };
+    const m = { format: fmt, rows, cols, quantizedActivations: fmt !== 'f32' && activations === 'int8', tensor: uploadRows(ctx, bytes, rows, WEIGHT_FORMATS[fmt].rowBytes(cols)) };
     matrices.push(m);
     return m;
   };

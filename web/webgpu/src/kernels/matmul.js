@@ -6,7 +6,7 @@
 // for a tile of TOKEN_TILE tokens (a GEMV when there is one token): its 64 invocations stride over
 // the columns (f32) or blocks (quantized), then a workgroup sum. W may be split in row parts
 // (split_tensor.js); y is [tokens, totalRows] with each part writing its rows.
-import { packParams, runKernel, WORKGROUP_SIZE, WebGpuError } from '../context.js';
+import { packParams, runKernel, scratchBuffer, WORKGROUP_SIZE, WebGpuError } from '../context.js';
 import { entryArgs, floatHelpers, header, prologue, workgroupSum } from '../wgsl.js';
 
 export const TOKEN_TILE = 4;
@@ -63,14 +63,20 @@ const BODY = {
   }`,
 };
 
-function source(subgroups, format) {
+// actQ: x holds int8-quantized activations (as exact float integers) with one scale per block of
+// 32 in xs, as the native engine's quantized matmuls use them: each block's dot product of
+// integers is exact in f32 (|sum| < 2^24), then scaled by d_w * d_x.
+function source(subgroups, format, actQ = false) {
   const quantized = format !== 'f32';
+  let body = BODY[format];
+  if (actQ) body = body.replace('acc[tt] += d * s;', 'acc[tt] += s * (d * xs[(t0 + tt) * blocks + b]);');
   return `${header(subgroups)}${floatHelpers}
 struct P { rows: u32, cols: u32, tokens: u32, row0: u32, out_stride: u32, count: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> w: array<${quantized ? 'u32' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+${actQ ? '@group(0) @binding(4) var<storage, read> xs: array<f32>;' : ''}
 ${quantized ? byteHelpers : ''}
 ${workgroupSum(subgroups)}
 @compute @workgroup_size(${WORKGROUP_SIZE})
@@ -80,7 +86,7 @@ fn main(${entryArgs(subgroups)}) {
   let r = group % p.rows;
   let t0 = (group / p.rows) * ${TOKEN_TILE}u;
   var acc: array<f32, ${TOKEN_TILE}>;
-  ${BODY[format]}
+  ${body}
   for (var tt = 0u; tt < ${TOKEN_TILE}u; tt++) {
     let total = wg_sum(acc[tt], lid, sg_lane, sg_size);
     if (lid == 0u && t0 + tt < p.tokens) { y[(t0 + tt) * p.out_stride + p.row0 + r] = total; }
@@ -116,14 +122,17 @@ const NARROW_BODY = {
   }`,
 };
 
-function narrowSource(format) {
+function narrowSource(format, actQ = false) {
   const quantized = format !== 'f32';
+  let body = NARROW_BODY[format];
+  if (actQ) body = body.replace('acc += w_f16(o) * s;', 'acc += s * (w_f16(o) * xs[t * blocks + b]);');
   return `${floatHelpers}
 struct P { rows: u32, cols: u32, tokens: u32, row0: u32, out_stride: u32, count: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> w: array<${quantized ? 'u32' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+${actQ ? '@group(0) @binding(4) var<storage, read> xs: array<f32>;' : ''}
 ${quantized ? byteHelpers : ''}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -132,12 +141,55 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let r = i % p.rows;
   let t = i / p.rows;
   var acc = 0.0;
-  ${NARROW_BODY[format]}
+  ${body}
   y[t * p.out_stride + p.row0 + r] = acc;
 }`;
 }
 
 export const NARROW_MATMUL_COLS = 256;
+
+// Activation rows to int8 blocks of 32 (quantize_activations_portable): d = max|x| / 127,
+// q = round-half-even(x / d) via the reciprocal, as the native engine does.
+const quantizeCode = `
+struct P { blocks: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> xq: array<f32>;
+@group(0) @binding(3) var<storage, read_write> xs: array<f32>;
+// WGSL allows 2.5 ULP for a division: one residual step (exact through fma) brings the quotient to
+// the correctly rounded one the CPU computes, which decides ties below.
+fn div_rn(a: f32, b: f32) -> f32 {
+  let q = a / b;
+  let r = fma(-q, b, a);
+  return fma(r, 1.0 / b, q);
+}
+// Round half to even (nearbyint), written out: drivers differ in how round() breaks ties.
+fn round_even(v: f32) -> f32 {
+  let fl = floor(v);
+  let diff = v - fl;
+  if (diff > 0.5) { return fl + 1.0; }
+  if (diff < 0.5) { return fl; }
+  return select(fl + 1.0, fl, fl * 0.5 == floor(fl * 0.5));
+}
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let b = (wid.x + wid.y * nwg.x) * ${WORKGROUP_SIZE}u + lid;
+  if (b >= p.blocks) { return; }
+  var amax = 0.0;
+  for (var i = 0u; i < 32u; i++) { amax = max(amax, abs(x[b * 32u + i])); }
+  let d = div_rn(amax, 127.0);
+  let id = select(0.0, div_rn(1.0, d), d != 0.0);
+  for (var i = 0u; i < 32u; i++) { xq[b * 32u + i] = round_even(x[b * 32u + i] * id); }
+  xs[b] = d;
+}`;
+
+// Quantizes x [tokens, cols] into scratch buffers; returns { xq, xs }.
+export function quantizeActivations(ctx, x, tokens, cols) {
+  const blocks = tokens * cols / 32;
+  const xq = scratchBuffer(ctx, 'matmul.xq', tokens * cols * 4), xs = scratchBuffer(ctx, 'matmul.xs', blocks * 4);
+  runKernel(ctx, { code: quantizeCode, params: packParams([['u32', blocks]]), buffers: [x, xq, xs], workgroups: Math.ceil(blocks / WORKGROUP_SIZE) });
+  return { xq, xs };
+}
 
 // weight: { format, cols, tensor } with tensor from uploadRows; x: [tokens, cols] f32;
 // y: [tokens, tensor.rows] f32.
@@ -145,13 +197,21 @@ export function matmul(ctx, weight, x, tokens, y) {
   const { format, cols, tensor } = weight;
   if (!(format in WEIGHT_FORMATS)) throw new WebGpuError(`unknown weight format '${format}'`);
   if (format !== 'f32' && cols % 32 !== 0) throw new WebGpuError(`${format} needs a multiple of 32 columns, got ${cols}`);
+  // weight.quantizedActivations: multiply with int8 activations, as the native engine does.
+  const actQ = format !== 'f32' && weight.quantizedActivations === true;
+  let extra = [];
+  if (actQ) {
+    const { xq, xs } = quantizeActivations(ctx, x, tokens, cols);
+    x = xq;
+    extra = [xs];
+  }
   if (cols <= (ctx.narrowMatmulCols ?? NARROW_MATMUL_COLS)) {
     for (const part of tensor.parts) {
       const count = part.rows * tokens;
       runKernel(ctx, {
-        code: narrowSource(format),
+        code: narrowSource(format, actQ),
         params: packParams([['u32', part.rows], ['u32', cols], ['u32', tokens], ['u32', part.row0], ['u32', tensor.rows], ['u32', count]]),
-        buffers: [part.buffer, x, y],
+        buffers: [part.buffer, x, y, ...extra],
         workgroups: Math.ceil(count / WORKGROUP_SIZE),
       });
     }
@@ -161,9 +221,9 @@ export function matmul(ctx, weight, x, tokens, y) {
   for (const part of tensor.parts) {
     const count = part.rows * tiles;
     runKernel(ctx, {
-      code: source(ctx.subgroups, format),
+      code: source(ctx.subgroups, format, actQ),
       params: packParams([['u32', part.rows], ['u32', cols], ['u32', tokens], ['u32', part.row0], ['u32', tensor.rows], ['u32', count]]),
-      buffers: [part.buffer, x, y],
+      buffers: [part.buffer, x, y, ...extra],
       workgroups: count,
     });
   }
