@@ -110,6 +110,39 @@ for (const [path, ctx] of list) {
       }
     });
 
+    it('int8 activations: block dots like the native quantized matmul', async () => {
+      const rand = ref.mulberry32(11);
+      const f = Math.fround;
+      for (const format of ['q8_0', 'q4_0']) for (const [rows, cols, tokens, narrow] of [[5, 64, 3, 1 << 30], [9, 320, 6, 0]]) {
+        const wf = ref.randomArray(rand, rows * cols, 0.5), x = ref.randomArray(rand, tokens * cols, 2);
+        const bytes = format === 'q8_0' ? ref.quantizeQ8_0(wf, rows, cols) : ref.quantizeQ4_0(wf, rows, cols);
+        const dense = ref.dequantize(format, bytes, rows, cols);
+        // quantize_activations_portable, then sum over blocks of float(int dot) * d_w * d_x.
+        const blocks = cols / 32, expected = new Float32Array(tokens * rows);
+        const xq = new Float32Array(tokens * cols), xs = new Float32Array(tokens * blocks);
+        for (let b = 0; b < tokens * blocks; ++b) {
+          let amax = 0;
+          for (let i = 0; i < 32; ++i) amax = Math.max(amax, Math.abs(x[b * 32 + i]));
+          const d = f(amax / 127), id = d ? f(1 / d) : 0;
+          xs[b] = d;
+          for (let i = 0; i < 32; ++i) { const v = f(x[b * 32 + i] * id), fl = Math.floor(v), r = v - fl; xq[b * 32 + i] = r > 0.5 ? fl + 1 : r < 0.5 ? fl : (fl % 2 === 0 ? fl : fl + 1); }
+        }
+        for (let t = 0; t < tokens; ++t) for (let r = 0; r < rows; ++r) {
+          let acc = 0;
+          for (let b = 0; b < blocks; ++b) {
+            let dot = 0;
+            for (let i = 0; i < 32; ++i) { const wv = dense[r * cols + b * 32 + i]; dot += wv * xq[t * cols + b * 32 + i]; }
+            acc += dot * xs[t * blocks + b];
+          }
+          expected[t * rows + r] = acc;
+        }
+        const tensor = uploadRows(ctx, bytes, rows, bytes.byteLength / rows);
+        const y = storageBuffer(ctx, tokens * rows * 4);
+        matmul({ ...ctx, narrowMatmulCols: narrow }, { format, cols, tensor, quantizedActivations: true }, storageBuffer(ctx, x), tokens, y);
+        assertClose(await readF32(ctx, y, tokens * rows), expected, { atol: 1e-4, rtol: 1e-5, what: `${format} int8 ${rows}x${cols}x${tokens}` });
+      }
+    });
+
     it('quantized weights decode like dequantize_row (hand-made blocks)', async () => {
       // One q8_0 block with d = 0.5 and q = -128..127 steps, one q4_0 block with d = -0.25.
       const q8 = new Uint8Array(34); q8[0] = 0x00; q8[1] = 0x38;  // f16 0.5
