@@ -23,7 +23,7 @@ const types = {
   '.css': 'text/css; charset=utf-8', '.json': 'application/json; charset=utf-8', '.wasm': 'application/wasm',
   '.svg': 'image/svg+xml', '.png': 'image/png', '.md': 'text/markdown; charset=utf-8',
 };
-const isolation = {
+const isolationHeaders = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
@@ -49,16 +49,20 @@ function parseRange(header, size) {
   return [start, end];
 }
 
-export function createStaticServer() {
+// `mounts` maps more URL prefixes to folders ({ '/bad/': '/tmp/x' }); `isolated: false` leaves
+// the cross-origin isolation headers out (to see how a page without them behaves), `ranges: false`
+// answers every Range request with the whole file (like a server without Range support).
+export function createStaticServer({ mounts = {}, isolated = true, ranges = true } = {}) {
   const stats = {};
-  const record = (rel, fields, range) => {
+  const isolation = isolated ? isolationHeaders : { 'Cache-Control': 'no-cache' };
+  const record = (rel, bytes, range) => {
     const s = (stats[rel] ||= { requests: 0, rangeRequests: 0, wholeFile: 0, bytes: 0, ranges: [] });
     s.requests++;
     if (range) {
       s.rangeRequests++;
       if (s.ranges.length < 100000) s.ranges.push(range);
     } else s.wholeFile++;
-    s.bytes += fields;
+    s.bytes += bytes;
   };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
@@ -71,9 +75,12 @@ export function createStaticServer() {
     if (url.pathname === '/__stats') return send(200, JSON.stringify(stats), { 'Content-Type': 'application/json' });
     let rel;
     try { rel = decodeURIComponent(url.pathname).replace(/^\/+/, ''); } catch { return send(400, 'bad path\n'); }
-    if (rel.split('/').includes('..') || !roots.some((r) => rel.startsWith(r) || `${rel}/` === r))
-      return send(404, 'not found\n');
-    let file = path.join(repo, rel);
+    if (rel.split('/').includes('..')) return send(404, 'not found\n');
+    const mount = Object.keys(mounts).find((prefix) => `/${rel}`.startsWith(prefix));
+    let file;
+    if (mount) file = path.join(mounts[mount], `/${rel}`.slice(mount.length));
+    else if (roots.some((r) => rel.startsWith(r) || `${rel}/` === r)) file = path.join(repo, rel);
+    else return send(404, 'not found\n');
     let st;
     try {
       st = fs.statSync(file);
@@ -86,7 +93,7 @@ export function createStaticServer() {
       return send(404, 'not found\n');
     }
     const type = types[path.extname(file)] || 'application/octet-stream';
-    const range = parseRange(req.headers.range, st.size);
+    const range = ranges ? parseRange(req.headers.range, st.size) : null;
     if (range === 'bad') return send(416, 'bad range\n', { 'Content-Range': `bytes */${st.size}` });
     const [start, end] = range || [0, st.size - 1];
     const length = st.size === 0 ? 0 : end - start + 1;
