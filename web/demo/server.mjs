@@ -51,8 +51,10 @@ function parseRange(header, size) {
 
 // `mounts` maps more URL prefixes to folders ({ '/bad/': '/tmp/x' }); `isolated: false` leaves
 // the cross-origin isolation headers out (to see how a page without them behaves), `ranges: false`
-// answers every Range request with the whole file (like a server without Range support).
-export function createStaticServer({ mounts = {}, isolated = true, ranges = true } = {}) {
+// answers every Range request with the whole file (like a server without Range support), `deny`
+// maps URL prefixes to an error status unless the request carries the token
+// ({ '/private/': { status: 401, token: 'T' } }: like a gated model, `Authorization: Bearer T` passes).
+export function createStaticServer({ mounts = {}, isolated = true, ranges = true, deny = {} } = {}) {
   const stats = {};
   const isolation = isolated ? isolationHeaders : { 'Cache-Control': 'no-cache' };
   const record = (rel, bytes, range) => {
@@ -72,6 +74,9 @@ export function createStaticServer({ mounts = {}, isolated = true, ranges = true
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n', { Allow: 'GET, HEAD' });
     if (url.pathname === '/') return send(302, '', { Location: '/web/demo/' });
+    const denied = Object.keys(deny).find((prefix) => url.pathname.startsWith(prefix));
+    if (denied && req.headers.authorization !== `Bearer ${deny[denied].token}`)
+      return send(deny[denied].status, 'access denied\n');
     if (url.pathname === '/__stats') return send(200, JSON.stringify(stats), { 'Content-Type': 'application/json' });
     let rel;
     try { rel = decodeURIComponent(url.pathname).replace(/^\/+/, ''); } catch { return send(400, 'bad path\n'); }

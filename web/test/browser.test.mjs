@@ -66,7 +66,8 @@ async function serve(options = {}) {
 
 let main;  // the isolated server the main tests share
 before(async () => {
-  main = await serve();
+  main = await serve({ deny: { '/private/': { status: 401, token: 'gemma4-test' } },
+                       mounts: { '/bad/': badDir, '/private/': path.join(repo, 'tests/data') } });
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -255,11 +256,12 @@ test('a folder picked on this computer: read by File slices, the same answer', a
   await context.close();
 });
 
-test('bad input: typed errors for a missing folder, a truncated or corrupt safetensors, a wrong dtype, no Range support', async () => {
+test('bad input: typed errors for a missing folder, a 401, a truncated or corrupt safetensors, a wrong dtype, no Range support', async () => {
   const { page, context } = await openPage(main.origin);
   const cases = [
     [{ model: { url: '/tests/data/no-such-model/' } }, 'not_found', /config\.json.*404/],
     [{ model: { url: '/bad/no-weights/' } }, 'not_found', /model\.safetensors.*404/],
+    [{ model: { url: '/private/tiny-a/' } }, 'unauthorized', /401.*access token/],
     [{ model: { url: '/bad/truncated/' } }, 'model_error', /truncated|past the end|short/i],
     [{ model: { url: '/bad/bad-header/' } }, 'model_error', /header|JSON/i],
     [{ model: { url: '/bad/wrong-dtype/' } }, 'model_error', /U16/],
@@ -274,6 +276,14 @@ test('bad input: typed errors for a missing folder, a truncated or corrupt safet
     assert.match(r.error.message, message);
     console.log(`${JSON.stringify(options)}: ${r.error.code}: ${r.error.message}`);
   }
+  // With the token in model.headers the same folder loads (every request, Range reads included).
+  const ok = await createInPage(page, { model: { url: '/private/tiny-a/', headers: { Authorization: 'Bearer gemma4-test' } }, threads: 2 });
+  assert.equal(ok.error, undefined, JSON.stringify(ok.error));
+  const answer = await page.evaluate(async (request) => (await window.engine.chat.completions.create(request)).choices[0].message.content,
+                                     { messages, ...caseNamed('greedy').request });
+  assert.equal(answer, caseNamed('greedy').text);
+  assert.ok(main.stats['private/tiny-a/model.safetensors'].rangeRequests > 0);
+  await page.evaluate(() => window.engine.unload());
   await context.close();
 
   const noRanges = await serve({ ranges: false });
