@@ -267,6 +267,7 @@ test('bad input: typed errors for a missing folder, a 401, a truncated or corrup
     [{ model: { url: '/bad/wrong-dtype/' } }, 'model_error', /U16/],
     [{ model: { url: MODEL_URL }, dtype: 'q5_k' }, 'bad_request', /q5_k/],
     [{ model: {} }, 'bad_request', /model/],
+    [{ model: { url: MODEL_URL }, moduleUrl: '/web/no-such-module.js' }, 'module_not_found', /no-such-module/],
   ];
   for (const [options, code, message] of cases) {
     const r = await createInPage(page, { threads: 2, ...options });

@@ -228,7 +228,11 @@ function loadModule(moduleUrl) {
       },
       gemma4Token: (call, text) => post({ type: 'token', call, message: JSON.parse(text) }),
     });
-    mod = await created;
+    try {
+      mod = await created;
+    } catch (e) {
+      throw new WorkerError('module_error', `the engine module failed to start: ${e && e.message || e}`);
+    }
     return mod;
   })();
   modulePromise.catch(() => { modulePromise = null; });
