@@ -45,3 +45,4 @@ if [ "${1:-}" != "--no-sanitize" ]; then
 fi
 bash scripts/test_webgpu.sh
 bash scripts/test_wasm.sh
+bash scripts/test_browser.sh

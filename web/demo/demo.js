@@ -1,0 +1,66 @@
+// The demo page: pick a model (a URL or a folder), watch it load, then chat with it in the chat
+// UI of web/ui on the in-browser backend (web/ui/backends/wasm.js).
+import { mountChatApp } from '../ui/app.js';
+import { createWasmBackend } from '../ui/backends/wasm.js';
+import { Gemma4 } from '../engine/browser/gemma4.mjs';
+
+const $ = (id) => document.getElementById(id);
+const isolated = globalThis.crossOriginIsolated === true;
+$('env').textContent = isolated
+  ? `Cross-origin isolated: the engine runs in a Worker with ${navigator.hardwareConcurrency || '?'} cores available.`
+  : 'This page is not cross-origin isolated (no COOP/COEP headers), so the threaded engine cannot start. Serve it with `npm run demo`.';
+
+const formatBytes = (n) => (n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(2)} GB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB`
+                            : `${(n / 1024).toFixed(0)} kB`);
+
+let loading = false;
+async function load(model) {
+  if (loading) return;
+  loading = true;
+  $('error').hidden = true;
+  const bar = $('progress');
+  bar.hidden = false;
+  bar.removeAttribute('value');
+  const started = performance.now();
+  $('progress-text').textContent = 'starting the engine…';
+  try {
+    const engine = await Gemma4.create({
+      model, dtype: $('dtype').value, threads: Number($('threads').value) || 2,
+      onProgress: ({ loaded, total, file }) => {
+        bar.max = total || 1;
+        bar.value = loaded;
+        const seconds = (performance.now() - started) / 1000;
+        const rate = loaded / Math.max(seconds, 1e-3);
+        const eta = rate > 0 ? (total - loaded) / rate : 0;
+        $('progress-text').textContent = `${file}: ${formatBytes(loaded)} of ${formatBytes(total)}` +
+          ` · ${formatBytes(rate)}/s${loaded < total ? ` · ${eta.toFixed(0)} s left` : ''}`;
+      },
+    });
+    window.gemma4Engine = engine;
+    const backend = createWasmBackend({
+      engine, label: `WebAssembly · ${engine.info.threads} threads · ${engine.info.dtype}`,
+    });
+    $('loader').hidden = true;
+    $('app').hidden = false;
+    window.gemma4Chat = mountChatApp($('app'), { backend });
+  } catch (e) {
+    $('error').textContent = `${e.code ? `${e.code}: ` : ''}${e.message}`;
+    $('error').hidden = false;
+    bar.hidden = true;
+    $('progress-text').textContent = '';
+  } finally {
+    loading = false;
+  }
+}
+
+$('url-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  load({ url: $('model-url').value.trim() });
+});
+$('model-files').addEventListener('change', () => {
+  const files = [...$('model-files').files];
+  if (files.length) load({ files });
+});
+// ?model=URL loads at once (links, the browser test).
+const preset = new URLSearchParams(location.search).get('model');
+if (preset) { $('model-url').value = preset; load({ url: preset }); }

@@ -1,0 +1,317 @@
+// The gemma4 engine's dedicated Worker (a classic worker script, started by gemma4.mjs). It loads
+// the WebAssembly module (build-wasm/web-engine-browser/gemma4_engine_web.js), whose pthreads run
+// in nested Workers, and puts the model's files into the module's file system:
+//
+// - config.json, tokenizer.json, generation_config.json, model.safetensors.index.json: fetched
+//   (or read from the picked File) and written into memory;
+// - each .safetensors file: a file node whose reads are served on demand, by synchronous HTTP
+//   Range requests against the model URL or by FileReaderSync over a slice of the picked File.
+//   The engine reads the decoder tensors once into its heap (here in blocks of BLOCK_BYTES, which
+//   is what the download progress counts) and the per-layer embedding table row by row as tokens
+//   need them (the engine keeps the last 64 rows); the table never enters the heap whole.
+//
+// Messages in:  { type: 'open', call, moduleUrl, source, options } | { type: 'chat', call, handle,
+//   request } | { type: 'cancel', call } | { type: 'close', call, handle } | { type: 'stats', call }.
+// Messages out: { type: 'reply', call, message } | { type: 'token', call, message } |
+//   { type: 'progress', loaded, total, file } | { type: 'log', text }.
+'use strict';
+
+const BLOCK_BYTES = 8 << 20;  // read-ahead for the decoder tensors (sequential reads)
+const EIO = 29;               // emscripten's errno for an I/O error
+
+let mod = null;
+let modulePromise = null;
+let nextModel = 1;
+let ioError = null;  // the last failed read, reported with the engine's error that it caused
+const stats = { requests: 0, bytes: 0, tableRequests: 0, tableBytes: 0, wholeFileReads: 0 };
+
+class WorkerError extends Error {
+  constructor(code, message) { super(message); this.code = code; }
+}
+
+const post = (message) => self.postMessage(message);
+
+function httpError(url, status, statusText) {
+  if (status === 404) return new WorkerError('not_found', `${url}: not found (HTTP 404)`);
+  if (status === 401 || status === 403)
+    return new WorkerError('unauthorized', `${url}: HTTP ${status} (a gated or private model needs an access token: pass model.headers)`);
+  return new WorkerError('network_error', `${url}: HTTP ${status} ${statusText || ''}`.trim());
+}
+
+// ---- the places files come from --------------------------------------------------------------
+
+// A model folder at a base URL. `read` is synchronous (only a worker may do that).
+function urlSource(base, headers = {}) {
+  const root = new URL(base.endsWith('/') ? base : `${base}/`, self.location.href);
+  const urlOf = (name) => new URL(name, root).href;
+  const setHeaders = (xhr) => { for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v); };
+  return {
+    name: decodeURIComponent(root.pathname.split('/').filter(Boolean).pop() || root.hostname),
+    async fetchSmall(name, optional = false) {
+      let res;
+      try {
+        res = await fetch(urlOf(name), { headers, cache: 'no-store' });
+      } catch (e) {
+        throw new WorkerError('network_error', `${urlOf(name)}: ${e.message}`);
+      }
+      if (res.status === 404 && optional) return null;
+      if (!res.ok) throw httpError(urlOf(name), res.status, res.statusText);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      stats.requests++;
+      stats.bytes += bytes.length;
+      return bytes;
+    },
+    // The size of a file, from the Content-Range of a one-byte Range request. A server that
+    // ignores Range would send the whole file each time: refused.
+    async size(name) {
+      const controller = new AbortController();
+      let res;
+      try {
+        res = await fetch(urlOf(name), { headers: { ...headers, Range: 'bytes=0-0' }, cache: 'no-store',
+                                         signal: controller.signal });
+      } catch (e) {
+        throw new WorkerError('network_error', `${urlOf(name)}: ${e.message}`);
+      }
+      if (res.status === 200) {
+        controller.abort();
+        throw new WorkerError('range_not_supported', `${urlOf(name)}: the server ignores HTTP Range requests (it answered 200, not 206)`);
+      }
+      if (res.status !== 206) throw httpError(urlOf(name), res.status, res.statusText);
+      const m = /\/(\d+)\s*$/.exec(res.headers.get('Content-Range') || '');
+      await res.arrayBuffer();
+      stats.requests++;
+      stats.bytes += 1;
+      if (!m) throw new WorkerError('network_error', `${urlOf(name)}: no Content-Range size in the answer (is it exposed to CORS?)`);
+      return Number(m[1]);
+    },
+    read(name, start, end) {
+      const xhr = new XMLHttpRequest();
+      xhr.open('GET', urlOf(name), false);
+      xhr.responseType = 'arraybuffer';
+      setHeaders(xhr);
+      xhr.setRequestHeader('Range', `bytes=${start}-${end - 1}`);
+      try {
+        xhr.send();
+      } catch (e) {
+        throw new WorkerError('network_error', `${urlOf(name)}: ${e.message}`);
+      }
+      if (xhr.status === 200) {
+        stats.wholeFileReads++;
+        throw new WorkerError('range_not_supported', `${urlOf(name)}: the server ignored the Range request`);
+      }
+      if (xhr.status !== 206) throw httpError(urlOf(name), xhr.status, xhr.statusText);
+      const bytes = new Uint8Array(xhr.response);
+      if (bytes.length !== end - start)
+        throw new WorkerError('network_error', `${urlOf(name)}: asked bytes ${start}-${end - 1}, got ${bytes.length} bytes`);
+      return bytes;
+    },
+  };
+}
+
+// Files the user picked (an <input type=file webkitdirectory> folder): read by slices.
+function fileSource(files) {
+  const byName = new Map();
+  for (const f of files) byName.set(f.name, f);
+  const reader = new FileReaderSync();
+  const get = (name) => {
+    const f = byName.get(name);
+    if (!f) throw new WorkerError('not_found', `${name} is not among the picked files`);
+    return f;
+  };
+  const first = files.find((f) => f.webkitRelativePath);
+  return {
+    name: first ? first.webkitRelativePath.split('/')[0] : 'model',
+    async fetchSmall(name, optional = false) {
+      if (!byName.has(name) && optional) return null;
+      return new Uint8Array(await get(name).arrayBuffer());
+    },
+    async size(name) { return get(name).size; },
+    read(name, start, end) {
+      return new Uint8Array(reader.readAsArrayBuffer(get(name).slice(start, end)));
+    },
+  };
+}
+
+// ---- safetensors files as file-system nodes ---------------------------------------------------
+
+// Where the per-layer embedding table lies in a safetensors file ([start, end) in bytes), from its
+// header; null when it has none or the header does not parse (the engine then reports the file).
+function tableRange(source, name, size) {
+  if (size < 8) return null;
+  try {
+    const lenBytes = source.read(name, 0, 8);
+    const len = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
+    if (len > size - 8 || len > 100 << 20) return null;
+    const header = JSON.parse(new TextDecoder().decode(source.read(name, 8, 8 + len)));
+    for (const [key, t] of Object.entries(header)) {
+      if (key.endsWith('embed_tokens_per_layer.weight') && Array.isArray(t.data_offsets))
+        return { start: 8 + len + t.data_offsets[0], end: 8 + len + t.data_offsets[1] };
+    }
+  } catch (e) {
+    if (e instanceof WorkerError && e.code !== 'network_error') throw e;
+  }
+  return null;
+}
+
+function addLazyFile(FS, dir, name, source, size, table, progress) {
+  const node = FS.createFile(dir, name, {}, true, false);
+  Object.defineProperty(node, 'usedBytes', { get: () => size });
+  let block = null;  // { start, bytes }: the last read-ahead block outside the table
+  const fetchRange = (start, end) => {
+    const bytes = source.read(name, start, end);
+    stats.requests++;
+    stats.bytes += bytes.length;
+    return bytes;
+  };
+  const read = (stream, buffer, offset, length, position) => {
+    if (position >= size) return 0;
+    const n = Math.min(length, size - position);
+    try {
+      if (table && position >= table.start && position < table.end) {
+        // A row of the per-layer table: exactly the bytes asked.
+        const bytes = fetchRange(position, position + n);
+        stats.tableRequests++;
+        stats.tableBytes += bytes.length;
+        buffer.set(bytes, offset);
+        return n;
+      }
+      let done = 0;
+      while (done < n) {
+        const at = position + done;
+        if (!block || at < block.start || at >= block.start + block.bytes.length) {
+          let limit = Math.min(size, at + Math.max(BLOCK_BYTES, 0));
+          if (table && at < table.start) limit = Math.min(limit, table.start);
+          block = { start: at, bytes: fetchRange(at, limit) };
+          progress(block.bytes.length);
+        }
+        const from = at - block.start;
+        const take = Math.min(n - done, block.bytes.length - from);
+        buffer.set(block.bytes.subarray(from, from + take), offset + done);
+        done += take;
+      }
+      return n;
+    } catch (e) {
+      ioError = e instanceof WorkerError ? e : new WorkerError('network_error', String(e && e.message || e));
+      throw new FS.ErrnoError(EIO);
+    }
+  };
+  node.stream_ops = { ...node.stream_ops, read };
+  return node;
+}
+
+// ---- the module ---------------------------------------------------------------------------------
+
+function loadModule(moduleUrl) {
+  if (modulePromise) return modulePromise;
+  modulePromise = (async () => {
+    if (!self.crossOriginIsolated || typeof SharedArrayBuffer === 'undefined')
+      throw new WorkerError('not_cross_origin_isolated',
+        'this page is not cross-origin isolated, and the threaded WebAssembly engine needs SharedArrayBuffer: ' +
+        'serve the page with "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"');
+    try {
+      importScripts(moduleUrl);
+    } catch (e) {
+      throw new WorkerError('module_not_found', `cannot load the engine module ${moduleUrl}: ${e.message} (build it: bash scripts/build_web.sh)`);
+    }
+    const created = self.createGemma4Module({
+      mainScriptUrlOrBlob: moduleUrl,
+      locateFile: (path) => new URL(path, moduleUrl).href,
+      print: (text) => post({ type: 'log', text }),
+      printErr: (text) => post({ type: 'log', text }),
+      gemma4Reply: (call, text) => {
+        const message = JSON.parse(text);
+        if (message.error && ioError) {
+          message.error = { code: ioError.code, message: `${ioError.message} (${message.error.message})` };
+          ioError = null;
+        }
+        post({ type: 'reply', call, message });
+      },
+      gemma4Token: (call, text) => post({ type: 'token', call, message: JSON.parse(text) }),
+    });
+    try {
+      mod = await created;
+    } catch (e) {
+      throw new WorkerError('module_error', `the engine module failed to start: ${e && e.message || e}`);
+    }
+    return mod;
+  })();
+  modulePromise.catch(() => { modulePromise = null; });
+  return modulePromise;
+}
+
+// Writes the model folder into the module's file system and returns its path.
+// The folder is named like the model's own (the engine names the model after it).
+async function mountModel(FS, source) {
+  const name = (source.name || 'model').replace(/[^A-Za-z0-9._-]/g, '_') || 'model';
+  if (!FS.analyzePath('/models').exists) FS.mkdir('/models');
+  let dir = `/models/${name}`;
+  while (FS.analyzePath(dir).exists) dir = `/models/${name}-${nextModel++}`;
+  FS.mkdir(dir);
+  const small = [];
+  for (const [name, optional] of [['config.json', false], ['tokenizer.json', false],
+                                  ['generation_config.json', true], ['model.safetensors.index.json', true]]) {
+    const bytes = await source.fetchSmall(name, optional);
+    if (bytes) small.push([name, bytes]);
+  }
+  let shards = ['model.safetensors'];
+  const index = small.find(([name]) => name === 'model.safetensors.index.json');
+  if (index) {
+    try {
+      shards = [...new Set(Object.values(JSON.parse(new TextDecoder().decode(index[1])).weight_map || {}))];
+    } catch {
+      shards = [];  // the engine reports the broken index
+    }
+  }
+  const files = [];
+  for (const name of shards) {
+    if (typeof name !== 'string' || name.includes('/')) continue;
+    const size = await source.size(name);
+    files.push({ name, size, table: tableRange(source, name, size) });
+  }
+  const total = small.reduce((s, [, b]) => s + b.length, 0) +
+                files.reduce((s, f) => s + f.size - (f.table ? f.table.end - f.table.start : 0), 0);
+  let loaded = 0;
+  let lastPost = 0;
+  const progress = (file) => (bytes) => {
+    loaded += bytes;
+    const now = Date.now();
+    if (now - lastPost > 100 || loaded >= total) {
+      lastPost = now;
+      post({ type: 'progress', loaded: Math.min(loaded, total), total, file });
+    }
+  };
+  for (const [name, bytes] of small) {
+    FS.writeFile(`${dir}/${name}`, bytes);
+    progress(name)(bytes.length);
+  }
+  for (const f of files) addLazyFile(FS, dir, f.name, source, f.size, f.table, progress(f.name));
+  return { dir, files: files.map((f) => ({ name: f.name, size: f.size, table: f.table })) };
+}
+
+const argTypes = (args) => ['number', ...args.map((a) => (typeof a === 'string' ? 'string' : 'number'))];
+const ccall = (fn, call, args) => mod.ccall(fn, null, argTypes(args), [call, ...args]);
+
+async function open(m) {
+  await loadModule(m.moduleUrl);
+  const source = m.source.url ? urlSource(m.source.url, m.source.headers)
+               : m.source.files ? fileSource(m.source.files) : null;
+  if (!source) throw new WorkerError('bad_request', "model needs { url: 'https://…/model-folder/' } or { files: [File, …] }");
+  const mounted = await mountModel(mod.FS, source);
+  post({ type: 'mounted', call: m.call, files: mounted.files });
+  ccall('gemma4_open', m.call, [mounted.dir, JSON.stringify(m.options)]);
+}
+
+self.onmessage = async (event) => {
+  const m = event.data;
+  try {
+    if (m.type === 'open') await open(m);
+    else if (m.type === 'chat') ccall('gemma4_chat', m.call, [m.handle, m.request]);
+    else if (m.type === 'cancel') mod.ccall('gemma4_cancel', null, ['number'], [m.call]);
+    else if (m.type === 'close') ccall('gemma4_close', m.call, [m.handle]);
+    else if (m.type === 'stats')
+      post({ type: 'reply', call: m.call, message: { ...stats, heapBytes: mod && mod.HEAP8 ? mod.HEAP8.length : null } });
+  } catch (e) {
+    const code = e instanceof WorkerError ? e.code : 'internal_error';
+    post({ type: 'reply', call: m.call, message: { error: { code, message: e && e.message || String(e) } } });
+  }
+};

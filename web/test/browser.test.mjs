@@ -1,0 +1,307 @@
+// The engine in a real browser: Debian's chromium, headless, driven by puppeteer-core, against
+// the demo's static server (web/demo/server.mjs) on 127.0.0.1 only. The page is cross-origin
+// isolated, the engine runs in its Worker with 2 threads and loads tiny-a from the server; answers
+// must equal the native CLI's (web/engine/test/native_answers.json), and the server's byte
+// counts must show the per-layer embedding table read row by row with Range requests.
+//
+//   cd web && npm ci && bash ../scripts/build_web.sh && node --test test/
+//
+// GEMMA4_CHROMIUM points at another chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+import { createStaticServer } from '../demo/server.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHROMIUM = process.env.GEMMA4_CHROMIUM || '/usr/bin/chromium';
+const native = JSON.parse(fs.readFileSync(path.join(repo, 'web/engine/test/native_answers.json'), 'utf8'));
+const MODEL_URL = '/tests/data/tiny-a/';
+const messages = [{ role: 'user', content: native.prompt }];
+const caseNamed = (name) => native.cases.find((c) => c.name === name);
+
+// Where tiny-a's per-layer table lies in its safetensors file, from the header.
+function tableOf(file) {
+  const bytes = fs.readFileSync(file);
+  const len = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + len).toString('utf8'));
+  const [key, t] = Object.entries(header).find(([k]) => k.endsWith('embed_tokens_per_layer.weight'));
+  assert.equal(t.dtype, 'BF16', key);
+  return { start: 8 + len + t.data_offsets[0], end: 8 + len + t.data_offsets[1], rowBytes: t.shape[1] * 2,
+           size: bytes.length };
+}
+
+// Bad model folders, served under /bad/: a truncated safetensors, a header that is not JSON.
+const badDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gemma4-browser-'));
+function badFolder(name, mutate) {
+  const dir = path.join(badDir, name);
+  fs.mkdirSync(dir);
+  for (const f of ['config.json', 'tokenizer.json', 'generation_config.json'])
+    fs.copyFileSync(path.join(repo, 'tests/data/tiny-a', f), path.join(dir, f));
+  fs.writeFileSync(path.join(dir, 'model.safetensors'), mutate(fs.readFileSync(path.join(repo, 'tests/data/tiny-a/model.safetensors'))));
+}
+badFolder('truncated', (b) => b.subarray(0, Math.floor(b.length / 2)));
+badFolder('bad-header', (b) => { const c = Buffer.from(b); c.fill(0x7b, 8, 40); return c; });
+badFolder('no-weights', () => Buffer.alloc(0));
+// A tensor whose dtype the engine does not take (U16: same size as BF16, so the header stays valid).
+badFolder('wrong-dtype', (b) => {
+  const c = Buffer.from(b);
+  const at = c.indexOf('"BF16"', 8);
+  c.write('"U16" ', at);
+  return c;
+});
+fs.rmSync(path.join(badDir, 'no-weights', 'model.safetensors'));
+
+let browser;
+const servers = [];
+async function serve(options = {}) {
+  const s = createStaticServer({ mounts: { '/bad/': badDir }, ...options });
+  await new Promise((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+  servers.push(s.server);
+  return { ...s, origin: `http://127.0.0.1:${s.server.address().port}` };
+}
+
+let main;  // the isolated server the main tests share
+before(async () => {
+  main = await serve({ deny: { '/private/': { status: 401, token: 'gemma4-test' } },
+                       mounts: { '/bad/': badDir, '/private/': path.join(repo, 'tests/data') } });
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Containers and CI run as root, where chromium's sandbox cannot start. Nothing leaves 127.0.0.1.
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  for (const s of servers) s.close();
+  fs.rmSync(badDir, { recursive: true, force: true });
+});
+
+async function openPage(origin, url = '/web/demo/', { settings } = {}) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  const errors = [];
+  const offsite = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:')) offsite.push(r.url()); });
+  if (settings) await page.evaluateOnNewDocument((s) => localStorage.setItem('gemma4.settings', JSON.stringify(s)), settings);
+  await page.goto(`${origin}${url}`, { waitUntil: 'load' });
+  return { page, errors, offsite, context };
+}
+
+// Runs `Gemma4.create(options)` in the page; the engine is kept as window.engine.
+const createInPage = (page, options) => page.evaluate(async (o) => {
+  const { Gemma4 } = await import('/web/engine/browser/gemma4.mjs');
+  try {
+    window.engine = await Gemma4.create(o);
+    return { info: window.engine.info };
+  } catch (e) {
+    return { error: { name: e.name, code: e.code, message: e.message } };
+  }
+}, options);
+
+test('cross-origin isolated, 2 threads: tiny-a streams the native CLI answers; a cancelled stream leaves the engine answering', async () => {
+  const { page, errors, offsite, context } = await openPage(main.origin);
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+  const progress = await page.evaluate(() => { window.progressEvents = []; return true; });
+  assert.ok(progress);
+  const created = await page.evaluate(async (url) => {
+    const { Gemma4 } = await import('/web/engine/browser/gemma4.mjs');
+    window.engine = await Gemma4.create({ model: { url }, threads: 2, dtype: 'f32',
+                                          onProgress: (p) => window.progressEvents.push(p) });
+    return { info: window.engine.info, progress: window.progressEvents };
+  }, MODEL_URL);
+  assert.equal(created.info.backend, 'wasm');
+  assert.equal(created.info.threads, 2);
+  assert.equal(created.info.model, 'tiny-a');
+  const last = created.progress.at(-1);
+  assert.ok(last && last.loaded === last.total && last.total > 0, JSON.stringify(created.progress));
+
+  for (const name of ['greedy', 'sampled_seed7']) {
+    const c = caseNamed(name);
+    const streamed = await page.evaluate(async (request) => {
+      const chunks = [];
+      for await (const chunk of await window.engine.chat.completions.create({ ...request, stream: true }))
+        chunks.push(chunk);
+      return chunks;
+    }, { messages, ...c.request });
+    const content = streamed.map((ch) => ch.choices[0].delta.content ?? '').join('');
+    assert.equal(content, c.text, `${name}: the streamed answer equals the native CLI's`);
+    assert.ok(streamed.filter((ch) => ch.choices[0].delta.content).length > 1, `${name}: it came in pieces`);
+    assert.equal(streamed.at(-1).object, 'chat.completion.chunk');
+    assert.ok(['length', 'stop'].includes(streamed.at(-1).choices[0].finish_reason));
+  }
+
+  // Cancel one mid-stream (AbortSignal after three chunks): it rejects as cancelled, and the
+  // engine answers the next request as before.
+  const cancelled = await page.evaluate(async (request) => {
+    const controller = new AbortController();
+    let seen = 0;
+    try {
+      for await (const chunk of await window.engine.chat.completions.create({ ...request, stream: true, signal: controller.signal })) {
+        if (chunk.choices[0].token_ids) seen++;
+        if (seen === 3) controller.abort();
+      }
+      return { seen, error: null };
+    } catch (e) {
+      return { seen, error: { name: e.name, code: e.code } };
+    }
+  }, { messages, temperature: 0, max_tokens: 400 });
+  assert.deepEqual(cancelled.error, { name: 'Gemma4Error', code: 'cancelled' });
+  assert.ok(cancelled.seen >= 3 && cancelled.seen < 400, `stopped after ${cancelled.seen} tokens`);
+  const plain = await page.evaluate(async (request) => (await window.engine.chat.completions.create(request)).choices[0].message.content,
+                                    { messages, ...caseNamed('greedy').request });
+  assert.equal(plain, caseNamed('greedy').text);
+
+  // The per-layer table was read by Range requests, a row at a time, and never whole.
+  const table = tableOf(path.join(repo, 'tests/data/tiny-a/model.safetensors'));
+  const served = main.stats['tests/data/tiny-a/model.safetensors'];
+  assert.equal(served.wholeFile, 0, 'the safetensors file was never sent whole');
+  const inTable = served.ranges.filter(([a, b]) => a < table.end && b > table.start);
+  assert.ok(inTable.length > 0, 'rows of the table were read');
+  for (const [a, b] of inTable) {
+    assert.ok(a >= table.start && b <= table.end, `range ${a}-${b} stays inside the table`);
+    assert.equal(b - a, table.rowBytes, 'one row per request');
+    assert.equal((a - table.start) % table.rowBytes, 0, 'row-aligned');
+  }
+  const tableBytes = inTable.reduce((s, [a, b]) => s + b - a, 0);
+  const distinctRows = new Set(inTable.map(([a]) => a)).size;
+  assert.ok(tableBytes < (table.end - table.start) / 4, `${tableBytes} of ${table.end - table.start} table bytes read`);
+  // Everything outside the table was read once (the decoder tensors, into the heap).
+  const outside = served.ranges.filter(([a, b]) => !(a < table.end && b > table.start)).reduce((s, [a, b]) => s + b - a, 0);
+  assert.ok(outside <= table.size - (table.end - table.start) + 64 * 1024, `${outside} bytes outside the table`);
+  const stats = await page.evaluate(() => window.engine.stats());
+  assert.equal(stats.tableBytes, tableBytes, 'the worker and the server count the same table bytes');
+  assert.equal(stats.wholeFileReads, 0);
+  console.log(`per-layer table: ${inTable.length} row reads (${distinctRows} distinct rows), ${tableBytes} of ` +
+              `${table.end - table.start} bytes; ${outside} bytes outside it; wasm heap ${stats.heapBytes} bytes`);
+
+  await page.evaluate(() => window.engine.unload());
+  assert.deepEqual(errors, []);
+  assert.deepEqual(offsite, [], 'nothing was asked of another origin');
+  await context.close();
+});
+
+test('the demo page: load tiny-a by URL, progress shown, chat in the web/ui page on the wasm backend, Stop', async () => {
+  const settings = { systemPrompt: '', temperature: 0, topP: 0.95, maxTokens: 32, thinking: false };
+  const { page, errors, context } = await openPage(main.origin, `/web/demo/?model=${encodeURIComponent(MODEL_URL)}`, { settings });
+  await page.waitForSelector('#app:not([hidden]) .g4-input', { timeout: 60000 });
+  const label = await page.$eval('.g4-brand small', (e) => e.textContent);
+  assert.match(label, /WebAssembly · 2 threads · f32/);
+  assert.equal(await page.$eval('.g4-status', (e) => e.textContent), 'tiny-a');
+  const bar = await page.$eval('#progress', (e) => ({ value: e.value, max: e.max }));
+  assert.ok(bar.max > 1 && bar.value === bar.max, `download progress ${JSON.stringify(bar)}`);
+  await page.type('.g4-input', native.prompt);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('.g4-stop').hidden && document.querySelector('.g4-msg:last-child .g4-stats'),
+                             { timeout: 60000 })
+    .catch(async () => { throw new Error(`no answer: ${await page.$eval('.g4-messages', (e) => e.textContent)}`); });
+  const answer = await page.evaluate(() => JSON.parse(localStorage.getItem('gemma4.conversations'))[0].messages.at(-1));
+  assert.equal(answer.content, caseNamed('greedy').text, 'the page shows the native CLI answer');
+  assert.ok(!answer.error, JSON.stringify(answer.error));
+  // A long answer stopped with the Stop button.
+  await page.evaluate(() => {
+    const s = JSON.parse(localStorage.getItem('gemma4.settings'));
+    localStorage.setItem('gemma4.settings', JSON.stringify({ ...s, maxTokens: 2000 }));
+  });
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('#app:not([hidden]) .g4-input', { timeout: 60000 });
+  await page.type('.g4-input', 'Tell me a long story.');
+  await page.keyboard.press('Enter');
+  // Stop as soon as the first piece of the answer is on screen (in the page, so no round trip lets
+  // the answer finish first).
+  await page.evaluate(() => new Promise((resolve) => {
+    const check = () => {
+      const content = document.querySelector('.g4-msg:last-child .g4-content');
+      const stop = document.querySelector('.g4-stop');
+      if (content?.textContent.length > 0 && !stop.hidden) { stop.click(); resolve(); } else setTimeout(check, 1);
+    };
+    check();
+  }));
+  await page.waitForSelector('.g4-stop[hidden]', { timeout: 30000 });
+  assert.equal(await page.$eval('.g4-msg:last-child .g4-note', (e) => e.textContent), 'Stopped.');
+  const stopped = await page.evaluate(() => JSON.parse(localStorage.getItem('gemma4.conversations'))[0].messages.at(-1));
+  assert.ok(!stopped.error, JSON.stringify(stopped.error));
+  const stoppedStats = await page.evaluate(() => window.gemma4Engine.stats());
+  assert.ok(stoppedStats.requests > 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a folder picked on this computer: read by File slices, the same answer', async () => {
+  const { page, errors, context } = await openPage(main.origin, '/web/demo/',
+    { settings: { systemPrompt: '', temperature: 0, topP: 0.95, maxTokens: 32, thinking: false } });
+  // DevTools cannot pick a whole folder for a webkitdirectory input: the folder's files instead.
+  await page.$eval('#model-files', (e) => e.removeAttribute('webkitdirectory'));
+  const input = await page.$('#model-files');
+  const dir = path.join(repo, 'tests/data/tiny-a');
+  await input.uploadFile(...['config.json', 'tokenizer.json', 'generation_config.json', 'model.safetensors'].map((f) => path.join(dir, f)));
+  await page.waitForSelector('#app:not([hidden]) .g4-input, #error:not([hidden])', { timeout: 60000 });
+  assert.equal(await page.$eval('#error', (e) => (e.hidden ? '' : e.textContent)), '');
+  const before = main.stats['tests/data/tiny-a/model.safetensors']?.requests ?? 0;
+  const r = await page.evaluate(async (request) => {
+    const answer = await window.gemma4Engine.chat.completions.create(request);
+    return { text: answer.choices[0].message.content, stats: await window.gemma4Engine.stats() };
+  }, { messages, ...caseNamed('greedy').request });
+  assert.equal(r.text, caseNamed('greedy').text);
+  assert.ok(r.stats.tableRequests > 0 && r.stats.tableBytes < 163840 / 4, JSON.stringify(r.stats));
+  assert.equal(main.stats['tests/data/tiny-a/model.safetensors']?.requests ?? 0, before, 'nothing came from the server');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('bad input: typed errors for a missing folder, a 401, a truncated or corrupt safetensors, a wrong dtype, no Range support', async () => {
+  const { page, context } = await openPage(main.origin);
+  const cases = [
+    [{ model: { url: '/tests/data/no-such-model/' } }, 'not_found', /config\.json.*404/],
+    [{ model: { url: '/bad/no-weights/' } }, 'not_found', /model\.safetensors.*404/],
+    [{ model: { url: '/private/tiny-a/' } }, 'unauthorized', /401.*access token/],
+    [{ model: { url: '/bad/truncated/' } }, 'model_error', /truncated|past the end|short/i],
+    [{ model: { url: '/bad/bad-header/' } }, 'model_error', /header|JSON/i],
+    [{ model: { url: '/bad/wrong-dtype/' } }, 'model_error', /U16/],
+    [{ model: { url: MODEL_URL }, dtype: 'q5_k' }, 'bad_request', /q5_k/],
+    [{ model: {} }, 'bad_request', /model/],
+    [{ model: { url: MODEL_URL }, moduleUrl: '/web/no-such-module.js' }, 'module_not_found', /no-such-module/],
+  ];
+  for (const [options, code, message] of cases) {
+    const r = await createInPage(page, { threads: 2, ...options });
+    assert.ok(r.error, `${JSON.stringify(options)} must fail`);
+    assert.equal(r.error.name, 'Gemma4Error', JSON.stringify(r.error));
+    if (code) assert.equal(r.error.code, code, JSON.stringify(r.error));
+    assert.match(r.error.message, message);
+    console.log(`${JSON.stringify(options)}: ${r.error.code}: ${r.error.message}`);
+  }
+  // With the token in model.headers the same folder loads (every request, Range reads included).
+  const ok = await createInPage(page, { model: { url: '/private/tiny-a/', headers: { Authorization: 'Bearer gemma4-test' } }, threads: 2 });
+  assert.equal(ok.error, undefined, JSON.stringify(ok.error));
+  const answer = await page.evaluate(async (request) => (await window.engine.chat.completions.create(request)).choices[0].message.content,
+                                     { messages, ...caseNamed('greedy').request });
+  assert.equal(answer, caseNamed('greedy').text);
+  assert.ok(main.stats['private/tiny-a/model.safetensors'].rangeRequests > 0);
+  await page.evaluate(() => window.engine.unload());
+  await context.close();
+
+  const noRanges = await serve({ ranges: false });
+  const other = await openPage(noRanges.origin);
+  const r = await createInPage(other.page, { model: { url: MODEL_URL }, threads: 2 });
+  assert.equal(r.error?.code, 'range_not_supported', JSON.stringify(r));
+  // Only the one-byte probe that found the server ignores Range: the weights were not read on.
+  assert.equal(noRanges.stats['tests/data/tiny-a/model.safetensors']?.requests, 1);
+  await other.context.close();
+});
+
+test('a page without cross-origin isolation is told so', async () => {
+  const plain = await serve({ isolated: false });
+  const { page, context } = await openPage(plain.origin);
+  assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+  assert.match(await page.$eval('#env', (e) => e.textContent), /not cross-origin isolated/);
+  const r = await createInPage(page, { model: { url: MODEL_URL } });
+  assert.equal(r.error?.code, 'not_cross_origin_isolated', JSON.stringify(r));
+  await context.close();
+});
