@@ -45,11 +45,30 @@ std::string strip_thinking(std::string_view text) {
   return std::string(python::strip(kept));
 }
 
-std::string text_of_part(const json& part, const std::string& where) {
+// A view into the request's JSON: a prompt's text is copied once, into the rendered prompt.
+std::string_view text_of_part(const json& part, const std::string& where) {
   const json& text = member(part, "text");
   if (text.is_null()) return "";
   if (!text.is_string()) throw Error(where + ".text is not a string");
-  return text.get<std::string>();
+  return text.get_ref<const std::string&>();
+}
+
+// The bytes of the messages' text, so the rendered prompt is allocated once for a long prompt.
+size_t text_bytes(const json& messages) {
+  size_t bytes = 0;
+  for (const json& message : messages) {
+    if (!message.is_object()) continue;
+    const auto content = message.find("content");
+    if (content == message.end()) continue;
+    if (content->is_string()) bytes += content->get_ref<const std::string&>().size();
+    if (!content->is_array()) continue;
+    for (const json& part : *content) {
+      if (!part.is_object()) continue;
+      const auto text = part.find("text");
+      if (text != part.end() && text->is_string()) bytes += text->get_ref<const std::string&>().size();
+    }
+  }
+  return bytes;
 }
 
 // Media placeholder for a content part, or nullopt for a part that is not media.
@@ -75,7 +94,8 @@ std::string system_content(const json& content, const std::string& where) {
   for (size_t i = 0; i < content.size(); ++i) {
     const std::string part_where = where + ".content[" + std::to_string(i) + "]";
     if (!content[i].is_object()) throw Error(part_where + " is not an object");
-    out += std::string(python::strip(text_of_part(content[i], part_where))) + " ";
+    out += python::strip(text_of_part(content[i], part_where));
+    out += ' ';
   }
   return out;
 }
@@ -135,6 +155,7 @@ class ChatRenderer {
     if (!tools_.is_null() && !tools_.is_array()) throw Error("tools must be a JSON array or null");
     for (size_t i = 0; i < messages_.size(); ++i) (void)role_of(messages_[i], i);
 
+    out_.reserve(text_bytes(messages_) + 256);
     out_ = "<bos>";
     size_t first = 0;
     const bool first_is_system = !messages_.empty() && (role_of(messages_[0], 0) == "system" || role_of(messages_[0], 0) == "developer");
@@ -258,15 +279,23 @@ class ChatRenderer {
     const size_t length_before_content = out_.size();
     const json& content = member(msg, "content");
     if (content.is_string()) {
-      out_ += turn_role == "model" ? strip_thinking(content.get<std::string>())
-                                   : std::string(python::strip(content.get<std::string>()));
+      const std::string& text = content.get_ref<const std::string&>();
+      if (turn_role == "model") {
+        out_ += strip_thinking(text);
+      } else {
+        out_ += python::strip(text);
+      }
     } else if (content.is_array()) {
       for (size_t p = 0; p < content.size(); ++p) {
         const std::string part_where = here + ".content[" + std::to_string(p) + "]";
         const std::string type = part_type(content[p], part_where);
         if (type == "text") {
-          const std::string text = text_of_part(content[p], part_where);
-          out_ += turn_role == "model" ? strip_thinking(text) : std::string(python::strip(text));
+          const std::string_view text = text_of_part(content[p], part_where);
+          if (turn_role == "model") {
+            out_ += strip_thinking(text);
+          } else {
+            out_ += python::strip(text);
+          }
         } else if (const auto token = media_token(type)) {
           out_ += *token;
           ended_with_tool_call = ended_with_tool_response = false;

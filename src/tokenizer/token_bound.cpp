@@ -26,15 +26,18 @@ void compute_token_weights(TokenizerData& data) {
   for (size_t b = 0; b < 256; ++b) data.token_weight[b] = (uint64_t{1} << 32) / longest[b];
 }
 
-size_t min_token_count(const TokenizerData& data, std::string_view normalized) {
-  size_t count = 0;
-  uint64_t weight = 0;  // in units of 2^-32 tokens; folded often enough that it cannot overflow
-  for (size_t start = 0; start < normalized.size(); start += 4096) {
-    for (const char c : normalized.substr(start, 4096)) weight += data.token_weight[static_cast<unsigned char>(c)];
-    count += weight >> 32;
-    weight &= 0xffffffffu;
+TokenWeight token_weight_of(const TokenizerData& data, std::string_view bytes) {
+  TokenWeight total = 0;
+  for (size_t start = 0; start < bytes.size(); start += 4096) {
+    uint64_t weight = 0;  // 4096 weights of at most 2^32 each cannot overflow 64 bits
+    for (const char c : bytes.substr(start, 4096)) weight += data.token_weight[static_cast<unsigned char>(c)];
+    total += weight;
   }
-  return count;
+  return total;
+}
+
+size_t min_token_count(const TokenizerData& data, std::string_view normalized) {
+  return static_cast<size_t>(token_weight_of(data, normalized) >> 32);
 }
 
 }  // namespace gemma4

@@ -74,13 +74,29 @@ bool split_at_added_tokens(const TokenizerData& data, std::string_view text, boo
   return segment_start >= text.size() || on_segment(text.substr(segment_start));
 }
 
+// min_token_count(normalize(segment)) without building the normalized copy when the normalizer
+// is one replacement (Gemma's " " -> "▁"): the bound is a sum of per-byte weights, so each
+// replaced occurrence changes it by weight(to) - weight(from). A long prompt refused for its
+// length is then scanned, never copied.
+size_t min_token_count_of_segment(const TokenizerData& data, std::string_view segment) {
+  if (data.normalizer_replacements.size() != 1) return min_token_count(data, normalize(data, segment));
+  const auto& [from, to] = data.normalizer_replacements.front();
+  uint64_t occurrences = 0;
+  for (size_t hit = segment.find(from); hit != std::string_view::npos; hit = segment.find(from, hit + from.size())) {
+    ++occurrences;
+  }
+  const TokenWeight total = token_weight_of(data, segment) + occurrences * token_weight_of(data, to) -
+                            occurrences * token_weight_of(data, from);
+  return static_cast<size_t>(total >> 32);
+}
+
 // The lower bound of TokenizerData::token_weight over a whole text, added tokens counting one.
 size_t min_token_count_of_text(const TokenizerData& data, std::string_view text, bool parse_special) {
   size_t count = 0;
   split_at_added_tokens(
       data, text, parse_special,
       [&](std::string_view segment) {
-        count += min_token_count(data, normalize(data, segment));
+        count += min_token_count_of_segment(data, segment);
         return true;
       },
       [&](int32_t) {

@@ -151,6 +151,10 @@ std::shared_ptr<const TokenizerData> parse_tokenizer_json(std::string_view json_
 
 // Fills TokenizerData::token_weight from the pieces, byte tokens and <unk> settings.
 void compute_token_weights(TokenizerData& data);
+// The sum of TokenizerData::token_weight over some bytes, in units of 2^-32 tokens (128 bits:
+// no length overflows it).
+using TokenWeight = unsigned __int128;
+TokenWeight token_weight_of(const TokenizerData& data, std::string_view bytes);
 // A lower bound on the tokens of an already-normalized segment without added tokens, in one scan.
 size_t min_token_count(const TokenizerData& data, std::string_view normalized);
 

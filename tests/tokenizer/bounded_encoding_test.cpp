@@ -69,6 +69,23 @@ TEST(BoundedEncoding, OneHugeWordIsRefusedFromItsLengthAlone) {
   EXPECT_GE(over.at_least, text.size() / 20);
 }
 
+TEST(BoundedEncoding, TheLengthBoundCountsSpacesAsTheNormalizerWritesThem) {
+  // The bound of a text with spaces is taken without building its normalized copy (" " -> "▁"):
+  // it must equal the bound of the text already written with "▁", which no replacement touches.
+  std::string spaced, normalized;
+  for (int i = 0; i < 50000; ++i) {
+    const std::string word = std::string(1 + i % 5, static_cast<char>('a' + i % 26));
+    spaced += word + (i % 3 ? " " : "   ");
+    normalized += word + (i % 3 ? "\u2581" : "\u2581\u2581\u2581");
+  }
+  const BoundedEncoding a = official_tokenizer().encode_at_most(spaced, 0);
+  const BoundedEncoding b = official_tokenizer().encode_at_most(normalized, 0);
+  ASSERT_TRUE(a.exceeded);
+  ASSERT_TRUE(b.exceeded);
+  EXPECT_EQ(a.at_least, b.at_least);
+  EXPECT_GT(a.at_least, spaced.size() / 64);
+}
+
 TEST(BoundedEncoding, StopsAtTheSegmentThatPassesTheBudget) {
   // Each "<bos>" is one added token, so the text is many short segments. The length bound of
   // "ab" is below its count, so the byte scan alone cannot refuse it; encoding must stop early.
