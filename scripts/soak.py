@@ -48,6 +48,7 @@ class Server:
         self.port = free_port()
         cmd = [args.binary, "serve", "--model", args.model, "--dtype", "f32", "--host", "127.0.0.1",
                "--port", str(self.port), "--parallel", "4", "--max-queue", "16", "--threads", "2"]
+        cmd += getattr(args, "serve_arg", None) or []
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.log = []
         threading.Thread(target=self._drain_log, daemon=True).start()

@@ -129,6 +129,7 @@ def main():
     parser.add_argument("--threads", type=int, default=4, help="sender threads per process")
     parser.add_argument("--pairs", type=int, default=3, help="alone/loaded window pairs")
     parser.add_argument("--seconds", type=float, default=5, help="length of each window")
+    parser.add_argument("--serve-arg", action="append", help="an extra `gemma4 serve` argument (repeatable)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     kinds = args.kinds.split(",")
@@ -138,7 +139,7 @@ def main():
 
     server = soak.Server(args)
     rng = random.Random(7)
-    report = {"rate_offered": args.rate, "kinds": kinds, "pairs": []}
+    report = {"rate_offered": args.rate, "kinds": kinds, "serve_args": args.serve_arg or [], "pairs": []}
     try:
         normal_window(server.port, 1, rng)  # warm-up
         for pair in range(args.pairs):
