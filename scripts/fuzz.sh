@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (clang, ASan + UBSan) in build-fuzz/ and runs each for SECONDS
 # (default 60). Usage: bash scripts/fuzz.sh [SECONDS] [TARGET...]
 #   FUZZ_JOBS=N   run N targets at a time (default 1)
-#   FUZZ_BUILD=D  build folder (default build-fuzz)
+#   FUZZ_BUILD=D  build folder (default build-fuzz; one configured with GEMMA4_FUZZ=ON is reused)
 # The committed seeds in fuzz/corpus/<target>/ are read, never written: new inputs go to
 # $FUZZ_BUILD/corpus/<target>/, crashes to $FUZZ_BUILD/artifacts/<target>/, logs to
 # $FUZZ_BUILD/logs/<target>.log. Exits non-zero when any target finds a crash.
@@ -16,8 +16,11 @@ all_targets=(safetensors_header safetensors_index config_json generation_config 
              tokenizer_roundtrip chat_template output_parser tool_dsl server_request json_schema grammar_text)
 targets=("${@:-${all_targets[@]}}")
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DGEMMA4_FUZZ=ON -DGEMMA4_BUILD_TESTS=OFF -DGEMMA4_BUILD_BENCH=OFF >/dev/null
+# A folder already configured with GEMMA4_FUZZ=ON (scripts/test.sh's sanitizer build) is used as it is.
+if ! grep -qs '^GEMMA4_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DGEMMA4_FUZZ=ON -DGEMMA4_BUILD_TESTS=OFF -DGEMMA4_BUILD_BENCH=OFF >/dev/null
+fi
 cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target "${targets[@]/#/fuzz_}"
 
 run_one() {

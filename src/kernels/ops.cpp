@@ -55,17 +55,20 @@ void apply_rope(float* x, int64_t head_dim, int64_t rotated_pairs, const float* 
 
 void gelu_tanh_mul(const float* gate, const float* up, int64_t n, float* out) {
   if (use_avx2()) return gelu_tanh_mul_avx2(gate, up, n, out);
+  if (use_neon()) return gelu_tanh_mul_neon(gate, up, n, out);
   for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh(gate[i]) * up[i];
 }
 
 void gelu_tanh_inplace(float* x, int64_t n) {
   if (use_avx2()) return gelu_tanh_mul_avx2(x, nullptr, n, x);
+  if (use_neon()) return gelu_tanh_mul_neon(x, nullptr, n, x);
   for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
 }
 
 void softmax_inplace(float* x, int64_t n, float* max_out, float* sum_out) {
   if (n <= 0) return;
   if (use_avx2()) return softmax_avx2(x, n, max_out, sum_out);
+  if (use_neon()) return softmax_neon(x, n, max_out, sum_out);
   float m = x[0];
   for (int64_t i = 1; i < n; ++i) m = x[i] > m ? x[i] : m;
   double sum = 0.0;
@@ -99,6 +102,7 @@ void mul_inplace(float* y, const float* x, int64_t n) {
 
 void softcap_inplace(float* x, int64_t n, float cap) {
   if (use_avx2()) return softcap_avx2(x, n, cap);
+  if (use_neon()) return softcap_neon(x, n, cap);
   for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 

@@ -44,6 +44,9 @@ void add_neon(float* y, const float* x, int64_t n);
 void scale_neon(float* y, float s, int64_t n);
 void mul_neon(float* y, const float* x, int64_t n);
 float dot_f32_neon(const float* a, const float* b, int64_t n);
+void gelu_tanh_mul_neon(const float* gate, const float* up, int64_t n, float* out);
+void softmax_neon(float* x, int64_t n, float* max_out, float* sum_out);
+void softcap_neon(float* x, int64_t n, float cap);
 float kv_dot_neon(const float* q, const void* k, KvType type, int64_t n);
 void kv_axpy_neon(float a, const void* v, KvType type, int64_t n, float* acc);
 void kv_dot_heads_neon(const float* q, int64_t heads, const uint8_t* const* rows, int64_t len, KvType type,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -16,6 +17,29 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0
   std::vector<float> v(n);
   for (auto& x : v) x = dist(rng);
   return v;
+}
+
+// Values built from integers by an LCG (no library random numbers or libm): the same inputs on
+// every CPU architecture, for the tests that check recorded bits across architectures.
+inline std::vector<float> integer_pattern(size_t n, uint32_t seed, float scale) {
+  std::vector<float> v(n);
+  uint32_t s = seed;
+  for (auto& x : v) {
+    s = s * 1664525u + 1013904223u;
+    x = static_cast<float>(static_cast<int32_t>(s >> 16) % 2001 - 1000) * scale;
+  }
+  return v;
+}
+
+// FNV-1a over the bits of the values: one number that changes when any bit does.
+inline uint64_t fnv1a(const std::vector<float>& v) {
+  uint64_t h = 1469598103934665603ull;
+  for (float f : v) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    for (int i = 0; i < 4; ++i) h = (h ^ ((u >> (8 * i)) & 0xff)) * 1099511628211ull;
+  }
+  return h;
 }
 
 // The supported SIMD paths of this CPU (x86-64: AVX2; AArch64: NEON, dotprod, i8mm as present).

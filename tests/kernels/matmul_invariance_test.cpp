@@ -16,6 +16,8 @@
 namespace gemma4 {
 namespace {
 
+using testing::fnv1a;
+using testing::integer_pattern;
 using testing::random_floats;
 using testing::ScopedKernelPath;
 
@@ -158,25 +160,6 @@ TEST_P(MatmulInvarianceTest, QuantizedPathsAgreeBitwise) {
 // one: the inputs below are built from integers (no library random numbers or libm), and the
 // recorded hashes of the outputs were computed on x86-64 (AVX2, AVX-512 VNNI, portable) and are
 // checked on AArch64 (NEON, dotprod, i8mm under qemu, portable) by the same test.
-uint64_t fnv1a(const std::vector<float>& v) {
-  uint64_t h = 1469598103934665603ull;
-  for (float f : v) {
-    const uint32_t u = bits(f);
-    for (int i = 0; i < 4; ++i) h = (h ^ ((u >> (8 * i)) & 0xff)) * 1099511628211ull;
-  }
-  return h;
-}
-
-std::vector<float> integer_pattern(size_t n, uint32_t seed, float scale) {
-  std::vector<float> v(n);
-  uint32_t s = seed;
-  for (auto& x : v) {
-    s = s * 1664525u + 1013904223u;  // an LCG: the same sequence everywhere
-    x = static_cast<float>(static_cast<int32_t>(s >> 16) % 2001 - 1000) * scale;
-  }
-  return v;
-}
-
 TEST(MatmulAcrossArchitectures, QuantizedResultsHaveTheRecordedBits) {
   const int64_t rows = 45, cols = 256, n = 7;
   const auto src = integer_pattern(rows * cols, 1, 1.0f / 1024);

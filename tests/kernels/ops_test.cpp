@@ -311,5 +311,28 @@ TEST(OpsAgreement, NeonRopeAndKvAxpyGivePortableBits) {
   EXPECT_EQ(acc[0], acc[1]);
 }
 
+// GELU, soft-cap and softmax give the same bits on the AVX2 path and on every AArch64 path (the NEON
+// forms repeat the AVX2 operations in their order): the hashes were recorded on x86-64 (AVX2) and
+// are checked under qemu-aarch64 by the same test. Softmax's length is a multiple of 8, so no
+// element takes the scalar libm tail, whose exp may differ between C libraries.
+TEST(OpsAcrossArchitectures, GeluSoftcapAndSoftmaxHaveTheRecordedBits) {
+  const auto gate = testing::integer_pattern(1003, 31, 1.0f / 128);  // -7.8 .. 7.8, a 3-value tail
+  const auto up = testing::integer_pattern(1003, 32, 1.0f / 1000);
+  const auto logits = testing::integer_pattern(1003, 33, 1.0f / 10);  // -100 .. 100
+  const auto scores = testing::integer_pattern(1024, 34, 1.0f / 50);
+  const uint64_t kGelu = 0x36e5c21c6e74dd40ull, kSoftcap = 0x84d53a74615d6ab0ull, kSoftmax = 0xd0f677a34e7aa275ull;
+  for (KernelPath path : testing::simd_kernel_paths()) {
+    SCOPED_TRACE(std::string(kernel_path_name(path)));
+    ScopedKernelPath scoped(path);
+    std::vector<float> g(gate.size()), c = logits, p = scores;
+    gelu_tanh_mul(gate.data(), up.data(), static_cast<int64_t>(g.size()), g.data());
+    softcap_inplace(c.data(), static_cast<int64_t>(c.size()), 30.0f);
+    softmax_inplace(p.data(), static_cast<int64_t>(p.size()));
+    EXPECT_EQ(testing::fnv1a(g), kGelu) << std::hex << "0x" << testing::fnv1a(g);
+    EXPECT_EQ(testing::fnv1a(c), kSoftcap) << std::hex << "0x" << testing::fnv1a(c);
+    EXPECT_EQ(testing::fnv1a(p), kSoftmax) << std::hex << "0x" << testing::fnv1a(p);
+  }
+}
+
 }  // namespace
 }  // namespace gemma4
