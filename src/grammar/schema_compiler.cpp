@@ -507,10 +507,13 @@ std::shared_ptr<const Grammar> compile_tool_calls(const nlohmann::json& tools, s
     c.adopt(std::move(g));
     const int args = c.compile_root(parameters, "#");
     g = c.take(-1);
-    Node call;
-    call.kind = NodeKind::Seq;
-    call.options = {add_node(g, Node{NodeKind::Literal, "call:" + name}), args,
-                    add_node(g, Node{NodeKind::Literal, special_token_bytes("<tool_call|>")})};
+    auto literal = [&g](std::string text) {
+      Node n = make_node(NodeKind::Literal);
+      n.text = std::move(text);
+      return add_node(g, std::move(n));
+    };
+    Node call = make_node(NodeKind::Seq);
+    call.options = {literal("call:" + name), args, literal(special_token_bytes("<tool_call|>"))};
     calls.push_back(add_node(g, std::move(call)));
   }
   Node root;
