@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds gemma4 and runs the whole test suite twice: a Release build (gcc), then an
 # AddressSanitizer + UndefinedBehaviorSanitizer build (clang); then the concurrency tests under
-# ThreadSanitizer and every fuzz target for 10 s (built in the sanitizer build). Usage: bash scripts/test.sh [--no-sanitize]
+# ThreadSanitizer and every fuzz target for 10 s (built in the sanitizer build).
+# Usage: bash scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
