@@ -1,11 +1,13 @@
 // gemma4: command-line entry point. Commands are registered from cli/commands.h.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "cli/version_text.h"
+#include "kernels/cpu_dispatch.h"
 #include "gemma4/error.h"
 
 int main(int argc, char** argv) {
@@ -24,6 +26,10 @@ int main(int argc, char** argv) {
   gemma4::cli::add_serve_command(app);
   gemma4::cli::add_pull_command(app);
 
+  if (const std::string bad = gemma4::kernel_override_error(); !bad.empty()) {
+    std::fprintf(stderr, "error: %s\n", bad.c_str());
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -138,4 +138,12 @@ KernelPath set_kernel_path(KernelPath p) {
   return active().exchange(p, std::memory_order_relaxed);
 }
 
+std::string kernel_override_error() {
+  const char* forced = std::getenv("GEMMA4_KERNELS");
+  if (forced == nullptr) return "";
+  for (const char* known : {"scalar", "avx2", "neon", "dotprod", "i8mm"})
+    if (std::strcmp(forced, known) == 0) return "";
+  return std::string("GEMMA4_KERNELS=") + forced + " names no kernel path (scalar, avx2, neon, dotprod, i8mm)";
+}
+
 }  // namespace gemma4

@@ -4,6 +4,7 @@
 // The CPU is probed once; GEMMA4_KERNELS in the environment forces a path: `scalar` (the portable
 // one, useful when debugging a numerical difference), or on AArch64 `neon`, `dotprod` or `i8mm`
 // (the best supported tier not above it); WebAssembly builds with -msimd128 use SIMD128. Tests switch paths with set_kernel_path.
+#include <string>
 #include <string_view>
 
 namespace gemma4 {
@@ -30,5 +31,9 @@ KernelPath active_kernel_path();
 // Overrides the active path (an unsupported path falls back to Portable); returns the previous one.
 // Not meant to be called while other threads run kernels.
 KernelPath set_kernel_path(KernelPath p);
+
+// What is wrong with GEMMA4_KERNELS ("" when it is unset or names a path: scalar, avx2, neon,
+// dotprod, i8mm). The kernels ignore a value they do not know; programs report it with this.
+std::string kernel_override_error();
 
 }  // namespace gemma4

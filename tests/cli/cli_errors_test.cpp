@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -37,6 +38,13 @@ void expect_one_error_line(const RunResult& r, const std::string& fragment) {
 
 RunResult run_tiny(const std::string& flags) {
   return run_cli("run -m " + tiny() + " --dtype f32 --max-tokens 2 " + flags + " hi");
+}
+
+TEST(CliErrors, UnknownKernelPathInTheEnvironment) {
+  ::setenv("GEMMA4_KERNELS", "portable", 1);  // the portable path is called `scalar`
+  const RunResult r = run_tiny("");
+  ::unsetenv("GEMMA4_KERNELS");
+  expect_one_error_line(r, "GEMMA4_KERNELS=portable names no kernel path (scalar, avx2");
 }
 
 TEST(CliErrors, ContextZero) {
