@@ -25,6 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# The AArch64 cross build's arm64 libcurl, OpenSSL and cpp-httplib, unpacked (not installed) into
+# .cache/arm64-sysroot for the cross-built CLI.
+bash "$(dirname "$0")/arm64_sysroot.sh"
 # The server's end-to-end tests drive `gemma4 serve` with the official `openai` npm client, pinned
 # by tests/server/node/package-lock.json (reinstalled only when the lockfile changes).
 node_tests="$(dirname "$0")/../tests/server/node"

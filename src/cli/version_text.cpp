@@ -32,9 +32,13 @@ std::string active_path_name() {
 }  // namespace
 
 std::string version_text() {
-  std::vector<std::string_view> paths{kernel_path_name(KernelPath::Portable)};
-  if (kernel_path_supported(KernelPath::Avx2)) paths.push_back(kernel_path_name(KernelPath::Avx2));
-  if (kernel_path_supported(KernelPath::Avx2) && cpu_has_vnni()) paths.push_back("avx512-vnni");
+  // Every tier this build and CPU can run (x86-64: avx2 and VNNI; AArch64: neon, dotprod, i8mm).
+  std::vector<std::string_view> paths;
+  for (KernelPath p : kAllKernelPaths) {
+    if (!kernel_path_supported(p)) continue;
+    paths.push_back(kernel_path_name(p));
+    if (p == KernelPath::Avx2 && cpu_has_vnni()) paths.push_back("avx512-vnni");
+  }
 
   std::string text = std::string("gemma4 ") + kVersion + "\ncommit: " + GEMMA4_GIT_COMMIT + "\nkernels:";
   for (std::string_view p : paths) {
