@@ -9,10 +9,13 @@ packages=(
   python3 python3-numpy
   clang libclang-rt-14-dev
   nginx python3-yaml
-  g++-aarch64-linux-gnu qemu-user googletest
+  googletest
   chromium
   emscripten
 )
+# On x86-64, the AArch64 cross build and qemu-user to test it (an ARM machine builds natively).
+host_arch="$(dpkg --print-architecture)"
+[ "$host_arch" = amd64 ] && packages+=(g++-aarch64-linux-gnu qemu-user)
 # node >= 18 and npm run the server's end-to-end tests (Debian's when the machine has none).
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
@@ -27,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The AArch64 cross build's arm64 libcurl, OpenSSL and cpp-httplib, unpacked (not installed) into
 # .cache/arm64-sysroot for the cross-built CLI.
-bash "$(dirname "$0")/arm64_sysroot.sh"
+[ "$host_arch" = amd64 ] && bash "$(dirname "$0")/arm64_sysroot.sh"
 # The server's end-to-end tests drive `gemma4 serve` with the official `openai` npm client, pinned
 # by tests/server/node/package-lock.json (reinstalled only when the lockfile changes).
 node_tests="$(dirname "$0")/../tests/server/node"
