@@ -125,14 +125,20 @@ class SchemaCompiler {
     if (v.is_string()) return dsl_quote() + v.get<std::string>() + dsl_quote();
     if (v.is_array()) {
       std::string out = "[";
-      for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + value_text(v[i]);
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        out += value_text(v[i]);
+      }
       return out + "]";
     }
     if (v.is_object()) {
       std::string out = "{";
       bool first = true;
       for (const auto& [key, member] : v.items()) {
-        out += (first ? "" : ",") + dsl_key(key) + ":" + value_text(member);
+        if (!first) out += ',';
+        out += dsl_key(key);
+        out += ':';
+        out += value_text(member);
         first = false;
       }
       return out + "}";
@@ -481,7 +487,12 @@ std::shared_ptr<const Grammar> compile_json_schema(const nlohmann::json& schema)
   return std::make_shared<const Grammar>(std::move(g));
 }
 
-std::string special_token_bytes(std::string_view piece) { return "\xFF" + std::string(piece) + "\xFF"; }
+std::string special_token_bytes(std::string_view piece) {
+  std::string bytes(1, '\xFF');
+  bytes += piece;
+  bytes += '\xFF';
+  return bytes;
+}
 
 // Gemma 4 tool calls: after the <|tool_call> token, call:NAME{arguments}<tool_call|>. A strict
 // tool's arguments follow its parameter schema; another tool's are any object.
