@@ -1,6 +1,6 @@
 // The gemma4 engine in a browser page: the WebAssembly module runs in a dedicated Worker
 // (worker.js), so the page never blocks; this module gives it the same OpenAI-shaped API as the
-// Node package (web/engine/index.js):
+// Node package (web/engine/index.js), through the code both share (../chat_completions.mjs):
 //
 //   import { Gemma4, Gemma4Error } from './engine/browser/gemma4.mjs';
 //   const engine = await Gemma4.create({ model: { url: '/models/tiny-a/' }, threads: 2, onProgress });
@@ -12,6 +12,8 @@
 // threads share memory through SharedArrayBuffer. Without it create() rejects with
 // Gemma4Error code 'not_cross_origin_isolated'.
 
+import { createChatCompletion, throwIfError as sharedThrowIfError } from '../chat_completions.mjs';
+
 export class Gemma4Error extends Error {
   constructor(code, message) {
     super(message);
@@ -22,39 +24,6 @@ export class Gemma4Error extends Error {
 
 const defaultModuleUrl = () => new URL('../../../build-wasm/web-engine-browser/gemma4_engine_web.js', import.meta.url).href;
 const defaultWorkerUrl = () => new URL('./worker.js', import.meta.url).href;
-
-// A queue read with `for await`; `onAbandon` runs when the reader stops before the end.
-class ChunkQueue {
-  constructor(onAbandon) {
-    this.onAbandon = onAbandon;
-    this.items = [];
-    this.waiters = [];
-    this.finished = false;
-    this.error = null;
-  }
-  push(item) { this.items.push(item); this.wake(); }
-  end() { this.finished = true; this.wake(); }
-  fail(error) { this.error = error; this.finished = true; this.wake(); }
-  wake() { for (const w of this.waiters.splice(0)) w(); }
-  async peek() {
-    while (!this.items.length && !this.finished) await new Promise((r) => this.waiters.push(r));
-    return this.items.length ? { item: this.items[0] } : { error: this.error };
-  }
-  async *[Symbol.asyncIterator]() {
-    let drained = false;
-    try {
-      for (;;) {
-        if (this.items.length) { yield this.items.shift(); continue; }
-        drained = this.finished;
-        if (this.error) throw this.error;
-        if (this.finished) return;
-        await new Promise((r) => this.waiters.push(r));
-      }
-    } finally {
-      if (!drained) this.onAbandon();
-    }
-  }
-}
 
 // The worker and the calls waiting for its replies.
 class WorkerHost {
@@ -104,32 +73,7 @@ class WorkerHost {
   }
 }
 
-const throwIfError = (message) => {
-  if (message.error) throw new Gemma4Error(message.error.code, message.error.message);
-  return message;
-};
-
-function completionObject(id, model, created, r) {
-  const message = { role: 'assistant', content: r.content };
-  if (r.reasoning) message.reasoning_content = r.reasoning;
-  if (r.tool_calls.length)
-    message.tool_calls = r.tool_calls.map((c, i) => ({
-      id: `call_${i}`, type: 'function', function: { name: c.name, arguments: c.arguments },
-    }));
-  return {
-    id, object: 'chat.completion', created, model,
-    choices: [{ index: 0, message, finish_reason: r.finish_reason, token_ids: r.tokens }],
-    usage: usageOf(r),
-  };
-}
-
-const usageOf = (r) => ({ prompt_tokens: r.prompt_tokens, completion_tokens: r.completion_tokens,
-                          total_tokens: r.prompt_tokens + r.completion_tokens });
-
-function chunkObject(id, model, created, delta, finishReason = null, extra = {}) {
-  return { id, object: 'chat.completion.chunk', created, model,
-           choices: [{ index: 0, delta, finish_reason: finishReason, ...extra }] };
-}
+const throwIfError = (message) => sharedThrowIfError(Gemma4Error, message);
 
 class BrowserEngine {
   constructor(host, handle, info) {
@@ -144,48 +88,11 @@ class BrowserEngine {
 
   async createCompletion(request) {
     if (this.closed) throw new Gemma4Error('engine_closed', 'the engine is closed');
-    if (!request || typeof request !== 'object') throw new Gemma4Error('bad_request', 'the request must be an object');
-    const id = `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    const created = Math.floor(Date.now() / 1000);
-    const { signal, ...body } = request;
-    if (signal?.aborted) throw new Gemma4Error('cancelled', 'the request was aborted');
-    const includeUsage = !!body.stream_options?.include_usage;
-    delete body.stream_options;
-    const fields = { handle: this.handle, request: JSON.stringify(body) };
-    const onStart = (call) => signal?.addEventListener('abort', () => this.host.cancel(call), { once: true });
-    if (!body.stream) {
-      const r = throwIfError(await this.host.call('chat', fields, null, onStart));
-      if (r.finish_reason === 'cancelled') throw new Gemma4Error('cancelled', 'the request was aborted');
-      return completionObject(id, this.model, created, r);
-    }
-    let callId = 0;
-    const queue = new ChunkQueue(() => this.host.cancel(callId));
-    let first = true;
-    const opening = () => {
-      if (first) queue.push(chunkObject(id, this.model, created, { role: 'assistant', content: '' }));
-      first = false;
-    };
-    const onToken = (e) => {
-      opening();
-      if (e.content !== undefined) queue.push(chunkObject(id, this.model, created, { content: e.content }));
-      if (e.reasoning !== undefined) queue.push(chunkObject(id, this.model, created, { reasoning_content: e.reasoning }));
-      if (e.token !== undefined) queue.push(chunkObject(id, this.model, created, {}, null, { token_ids: [e.token] }));
-    };
-    const done = this.host.call('chat', fields, onToken, (call) => { callId = call; onStart(call); }).then((r) => {
-      if (r.error) queue.fail(new Gemma4Error(r.error.code, r.error.message));
-      else if (r.finish_reason === 'cancelled') queue.fail(new Gemma4Error('cancelled', 'the request was aborted'));
-      else {
-        opening();
-        const last = chunkObject(id, this.model, created, {}, r.finish_reason);
-        if (includeUsage) last.usage = usageOf(r);
-        queue.push(last);
-        queue.end();
-      }
-      return r;
-    }, (e) => { queue.fail(e); return { error: { code: e.code, message: e.message } }; });
-    const firstItem = await queue.peek();
-    if (firstItem.error && first) throwIfError(await done);
-    return queue;
+    return createChatCompletion({
+      request, model: this.model, Gemma4Error,
+      call: (json, onToken, onStart) => this.host.call('chat', { handle: this.handle, request: json }, onToken, onStart),
+      cancel: (call) => this.host.cancel(call),
+    });
   }
 
   // Bytes read for the model so far ({ requests, bytes, tableRequests, tableBytes, heapBytes }).
