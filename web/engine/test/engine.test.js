@@ -43,11 +43,13 @@ test('greedy token ids equal the reference continuation', async () => {
 test('streamed chunks add up to the non-streamed answer', async () => {
   const request = { messages, temperature: 0, max_tokens: 20 };
   const whole = await engine.chat.completions.create(request);
-  const stream = await engine.chat.completions.create({ ...request, stream: true });
+  const stream = await engine.chat.completions.create({ ...request, stream: true,
+                                                       stream_options: { include_usage: true } });
   let content = '';
   const ids = [];
   let finish = null;
   let chunks = 0;
+  let last = null;
   for await (const chunk of stream) {
     chunks++;
     assert.strictEqual(chunk.object, 'chat.completion.chunk');
@@ -55,11 +57,14 @@ test('streamed chunks add up to the non-streamed answer', async () => {
     if (choice.delta.content) content += choice.delta.content;
     if (choice.token_ids) ids.push(...choice.token_ids);
     if (choice.finish_reason) finish = choice.finish_reason;
+    last = chunk;
   }
   assert.ok(chunks > 2);
   assert.strictEqual(content, whole.choices[0].message.content);
   assert.deepStrictEqual(ids, whole.choices[0].token_ids);
   assert.strictEqual(finish, whole.choices[0].finish_reason);
+  // stream_options.include_usage: the final chunk carries the same usage as the whole answer.
+  assert.deepStrictEqual(last.usage, whole.usage);
 });
 
 test('leaving a stream early cancels it; the engine then answers the next request', async () => {
