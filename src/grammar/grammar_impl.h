@@ -79,7 +79,11 @@ struct NumberBound {
 };
 constexpr int64_t kMaxGrammarInteger = 999999999999999;  // 15 digits
 std::string integer_range_regex(int64_t lo, int64_t hi);  // "" when lo > hi
-std::string number_range_regex(NumberBound lo, NumberBound hi);  // "" when the range is empty
+// Numbers (a present bound is a whole number) with at most `fraction_digits` digits after the
+// point (0: none; 15: the most written); "" when the range is empty.
+std::string number_range_regex(NumberBound lo, NumberBound hi, int fraction_digits = 15);
+// The multiples of 10^zeros (zeros >= 1) in [lo, hi]; "" when there are none.
+std::string power_of_ten_multiples_regex(int zeros, int64_t lo, int64_t hi);
 
 // Computes the derived tables (nullable); every compiler calls it last.
 void finish_grammar(Grammar& g);

@@ -202,7 +202,7 @@ class SchemaCompiler {
     static const std::set<std::string> supported = {
         "type", "enum", "const", "anyOf", "allOf", "$ref", "$defs", "definitions", "properties", "required",
         "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "oneOf", "pattern",
-        "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
+        "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};
     for (const auto& [key, value] : s.items()) {
       if (supported.count(key) || annotation_keywords().count(key)) continue;
       fail(path, "the keyword '" + key + "' is not supported (see docs/grammar.md for the supported subset)");
@@ -449,11 +449,65 @@ class SchemaCompiler {
   int bounded_number(const json& s, bool integer, const std::string& path) {
     const auto lo = bound(s, "minimum", "exclusiveMinimum", true, integer, path);
     const auto hi = bound(s, "maximum", "exclusiveMaximum", false, integer, path);
+    if (s.contains("multipleOf")) return multiple_of(s["multipleOf"], integer, lo, hi, path);
     if (!lo && !hi) return number_node(integer);
     std::string regex;
     if (integer) regex = integer_range_regex(lo ? lo->value : -kMaxGrammarInteger, hi ? hi->value : kMaxGrammarInteger);
     else regex = number_range_regex(lo.value_or(NumberBound{}), hi.value_or(NumberBound{}));
     if (regex.empty()) fail(path, std::string("no ") + (integer ? "integer" : "number") + " lies within the bounds");
+    return compile_regex(g_, regex, false);
+  }
+
+  // multipleOf 10^-d (0.1, 0.01, ...) keeps a number to d digits after the point, which is exact:
+  // such a number is a multiple. A whole k is its multiples in the bounds: listed when there are
+  // at most kMaxListedMultiples, else written digit by digit when k is a power of ten.
+  static constexpr int64_t kMaxListedMultiples = 1024;
+
+  static int decimal_places(double k) {
+    for (int d = 0; d <= 15; ++d) {
+      const double p = std::pow(10.0, -d);
+      if (std::abs(k - p) <= 1e-12 * p) return d;
+    }
+    return -1;
+  }
+
+  int multiple_of(const json& m, bool integer, const std::optional<NumberBound>& lo,
+                  const std::optional<NumberBound>& hi, const std::string& path) {
+    if (!m.is_number() || !(m.get<double>() > 0)) fail(path, "'multipleOf' must be a number above 0");
+    const double k = m.get<double>();
+    const int places = decimal_places(k);
+    if (places >= 0 && integer) return bounded_integer(lo, hi, path);  // every integer is a multiple
+    if (places >= 0) {
+      const std::string regex = number_range_regex(lo.value_or(NumberBound{}), hi.value_or(NumberBound{}), places);
+      if (regex.empty()) fail(path, "no number lies within the bounds");
+      return compile_regex(g_, regex, false);
+    }
+    if (k != std::floor(k) || k > static_cast<double>(kMaxGrammarInteger))
+      fail(path, "'multipleOf' must be a whole number or a power of ten such as 0.01, not " + m.dump());
+    const auto step = static_cast<int64_t>(k);
+    const int64_t from = lo ? lo->value + (lo->exclusive ? 1 : 0) : -kMaxGrammarInteger;
+    const int64_t to = hi ? hi->value - (hi->exclusive ? 1 : 0) : kMaxGrammarInteger;
+    const auto floor_div = [step](int64_t v) { return v >= 0 ? v / step : -((-v + step - 1) / step); };
+    const int64_t first = -floor_div(-from), last = floor_div(to);
+    if (first > last) fail(path, "no multiple of " + m.dump() + " lies within the bounds");
+    if (last - first < kMaxListedMultiples) {
+      std::vector<int> options;
+      for (int64_t j = first; j <= last; ++j) options.push_back(literal(std::to_string(j * step)));
+      return options.size() == 1 ? options[0] : alt(std::move(options));
+    }
+    int zeros = 0;
+    for (int64_t p = step; p % 10 == 0; p /= 10) ++zeros;
+    if (std::to_string(step) != "1" + std::string(static_cast<size_t>(zeros), '0'))
+      fail(path, "'multipleOf' " + m.dump() + " needs 'minimum' and 'maximum' that leave at most " +
+                     std::to_string(kMaxListedMultiples) + " multiples (only powers of ten, 10, 100, ..., are written for any range)");
+    return compile_regex(g_, power_of_ten_multiples_regex(zeros, from, to), false);
+  }
+
+  int bounded_integer(const std::optional<NumberBound>& lo, const std::optional<NumberBound>& hi,
+                      const std::string& path) {
+    if (!lo && !hi) return number_node(true);
+    const std::string regex = integer_range_regex(lo ? lo->value : -kMaxGrammarInteger, hi ? hi->value : kMaxGrammarInteger);
+    if (regex.empty()) fail(path, "no integer lies within the bounds");
     return compile_regex(g_, regex, false);
   }
 

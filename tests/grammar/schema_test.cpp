@@ -117,6 +117,55 @@ TEST(GrammarSchema, AnyJsonObjectHasNoWhitespaceAndBoundedNesting) {
   EXPECT_TRUE(done.must_end());
 }
 
+TEST(GrammarSchema, MultipleOfPowersOfTenBelowOneLimitTheFractionDigits) {
+  const json cents = json::parse(R"({"type":"number","multipleOf":0.01})");
+  for (const char* ok : {"0", "12", "-3", "0.5", "19.99", "-0.01", "100.1"}) EXPECT_TRUE(matches(cents, ok)) << ok;
+  for (const char* bad : {"0.001", "19.999", "1e2", "1.", "-"}) EXPECT_FALSE(matches(cents, bad)) << bad;
+  const json price = json::parse(R"({"type":"number","multipleOf":0.1,"minimum":0,"exclusiveMaximum":10})");
+  for (const char* ok : {"0", "0.1", "9.9", "5"}) EXPECT_TRUE(matches(price, ok)) << ok;
+  for (const char* bad : {"10", "10.0", "-0.1", "9.95", "0.05"}) EXPECT_FALSE(matches(price, bad)) << bad;
+  const json whole = json::parse(R"({"type":"number","multipleOf":1,"exclusiveMinimum":2})");
+  EXPECT_TRUE(matches(whole, "3"));
+  EXPECT_FALSE(matches(whole, "2"));
+  EXPECT_FALSE(matches(whole, "2.5"));
+  // Every integer is a multiple of 0.5 ... 10^-d: the bounds alone apply.
+  const json any_int = json::parse(R"({"type":"integer","multipleOf":0.001,"maximum":5})");
+  EXPECT_TRUE(matches(any_int, "-7"));
+  EXPECT_FALSE(matches(any_int, "6"));
+}
+
+TEST(GrammarSchema, MultipleOfAWholeNumber) {
+  // Few multiples within the bounds: each one, and nothing else.
+  const json threes = json::parse(R"({"type":"integer","multipleOf":3,"minimum":-7,"maximum":20})");
+  for (int v = -10; v <= 25; ++v)
+    EXPECT_EQ(matches(threes, std::to_string(v)), v >= -7 && v <= 20 && v % 3 == 0) << v;
+  const json half_open = json::parse(R"({"type":"number","multipleOf":5,"exclusiveMinimum":0,"exclusiveMaximum":20})");
+  for (int v = -5; v <= 25; ++v) EXPECT_EQ(matches(half_open, std::to_string(v)), v > 0 && v < 20 && v % 5 == 0) << v;
+  EXPECT_FALSE(matches(half_open, "5.0"));  // written without a fraction
+  // Powers of ten: any range.
+  const json tens = json::parse(R"({"type":"integer","multipleOf":100})");
+  for (const char* ok : {"0", "100", "-2500", "123400", "900000000000000"}) EXPECT_TRUE(matches(tens, ok)) << ok;
+  for (const char* bad : {"10", "-50", "1001", "00", "0100"}) EXPECT_FALSE(matches(tens, bad)) << bad;
+  const json bounded_tens = json::parse(R"({"type":"integer","multipleOf":10,"minimum":-25,"maximum":1000000})");
+  for (const char* ok : {"-20", "0", "10", "1000000", "999990"}) EXPECT_TRUE(matches(bounded_tens, ok)) << ok;
+  for (const char* bad : {"-30", "1000010", "15", "-25"}) EXPECT_FALSE(matches(bounded_tens, bad)) << bad;
+}
+
+TEST(GrammarSchema, MultipleOfThatCannotBeWrittenIsAnErrorNamingIt) {
+  for (const char* text : {R"({"type":"integer","multipleOf":7})", R"({"type":"number","multipleOf":0.25})",
+                           R"({"type":"integer","multipleOf":3,"minimum":0,"maximum":100000})",
+                           R"({"type":"number","multipleOf":0})", R"({"type":"number","multipleOf":"2"})",
+                           R"({"type":"integer","multipleOf":4,"minimum":1,"maximum":3})"}) {
+    try {
+      compile_json_schema(json::parse(text));
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const GrammarError& e) {
+      const std::string what = e.what();
+      EXPECT_TRUE(what.find("'multipleOf'") != std::string::npos || what.find("no multiple of") != std::string::npos) << what;
+    }
+  }
+}
+
 TEST(GrammarSchema, UnsupportedKeywordsAreErrorsNamingThem) {
   for (const char* text : {R"x({"type":"string","pattern":"a(?=b)"})x", R"({"type":"number","multipleOf":2})",
                            R"({"not":{"type":"string"}})", R"({"allOf":[{"type":"string"},{"type":"number"}]})",
