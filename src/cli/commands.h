@@ -14,5 +14,6 @@ void add_tokenize_command(CLI::App& app);
 void add_render_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_pull_command(CLI::App& app);
+void add_grammar_command(CLI::App& app);
 
 }  // namespace gemma4::cli

@@ -3,13 +3,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <random>
 #include <unistd.h>
 
 #include "cli/flag_checks.h"
+#include "cli/grammar_files.h"
 #include "cli/model_source.h"
 #include "gemma4/error.h"
 
@@ -114,38 +113,6 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
   return {std::move(engine)};
 }
 
-namespace {
-
-std::shared_ptr<const Grammar> grammar_from_flags(const GenerationFlags& f) {
-  if (f.json_object) return compile_any_json_object();
-  if (!f.grammar.empty()) {
-    std::ifstream in(f.grammar, std::ios::binary);
-    if (!in) throw Error("--grammar: cannot read " + f.grammar);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    try {
-      return compile_gbnf(text);
-    } catch (const GrammarError& e) {
-      throw Error("--grammar: " + f.grammar + ": " + e.what());
-    }
-  }
-  if (f.json_schema.empty()) return nullptr;
-  std::ifstream in(f.json_schema);
-  if (!in) throw Error("--json-schema: cannot read " + f.json_schema);
-  nlohmann::json schema;
-  try {
-    schema = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error("--json-schema: " + f.json_schema + " is not JSON: " + e.what());
-  }
-  try {
-    return compile_json_schema(schema);
-  } catch (const GrammarError& e) {
-    throw Error("--json-schema: " + f.json_schema + ": " + e.what());
-  }
-}
-
-}  // namespace
-
 Request make_request(const GenerationFlags& f, const GenerationDefaults& defaults) {
   Request r;
   r.sampling = defaults.sampling;
@@ -176,7 +143,7 @@ Request make_request(const GenerationFlags& f, const GenerationDefaults& default
   r.max_tokens = f.max_tokens;
   r.stop_token_ids = defaults.stop_token_ids;
   r.stop_strings = f.stop;
-  r.grammar = grammar_from_flags(f);
+  r.grammar = compile_grammar_files({f.json_object, f.grammar, f.json_schema});
   r.tag = "cli";
   return r;
 }

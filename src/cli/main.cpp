@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   gemma4::cli::add_render_command(app);
   gemma4::cli::add_serve_command(app);
   gemma4::cli::add_pull_command(app);
+  gemma4::cli::add_grammar_command(app);
 
   if (const std::string bad = gemma4::kernel_override_error(); !bad.empty()) {
     std::fprintf(stderr, "error: %s\n", bad.c_str());

@@ -69,5 +69,33 @@ TEST(CliGrammar, BadGrammarIsOneErrorLine) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// `gemma4 grammar`: what `run --json-schema` printed is a text the same schema matches; other texts
+// are one error line naming the byte where they leave it, or saying that they stop short.
+TEST(CliGrammarCommand, ChecksTextsAgainstTheConstraint) {
+  const std::string schema = write_temp("gemma4_cli_grammar_command.json",
+      R"({"type":"object","properties":{"n":{"type":"integer","multipleOf":5,"minimum":0,"maximum":50}},"required":["n"]})");
+  const auto run = run_cli("run --model " + testing::tiny_a_dir().string() + " --dtype f32 --max-tokens 40 --seed 7 --json-schema " +
+                           schema + " \"JSON please\"");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string answer = write_temp("gemma4_cli_grammar_answer.txt", run.out.substr(0, run.out.find_last_not_of('\n') + 1));
+  const auto ok = run_cli("grammar --json-schema " + schema + " --check " + answer);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, answer + ": matches\n");
+  EXPECT_EQ(run_cli("grammar --json-schema " + schema).out, "the grammar compiles\n");
+
+  const auto wrong = run_cli("grammar --json-schema " + schema + " --check -", R"({"n":17})");
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_EQ(wrong.err, "error: standard input: byte 6 (\"7\") leaves the grammar, after \"{\\\"n\\\":1\"\n");
+  const auto short_text = run_cli("grammar --json-schema " + schema + " --check -", R"({"n":15)");
+  EXPECT_EQ(short_text.exit_code, 1);
+  EXPECT_NE(short_text.err.find("ends before the grammar is complete"), std::string::npos) << short_text.err;
+  const auto none = run_cli("grammar --check -", "{}");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_EQ(none.err, "error: grammar needs --json-schema FILE, --grammar FILE or --json-object\n");
+  const auto gbnf = write_temp("gemma4_cli_grammar_command.gbnf", "root ::= \"a\" [0-9]+\n");
+  EXPECT_EQ(run_cli("grammar --grammar " + gbnf + " --check -", "a42").exit_code, 0);
+  EXPECT_EQ(run_cli("grammar --grammar " + gbnf + " --check -", "b42").exit_code, 1);
+}
+
 }  // namespace
 }  // namespace gemma4
