@@ -152,7 +152,7 @@ void constrain_strict_tools(ChatRequest& r) {
   for (const json& tool : r.tools) strict = strict || tool["function"].value("strict", json(false)) == json(true);
   if (!strict) return;
   if (r.gen.request.grammar)
-    throw invalid_request("strict tools cannot be combined with a 'response_format' grammar", "response_format");
+    throw invalid_request("strict tools cannot be combined with a 'response_format' or 'grammar' constraint", "response_format");
   std::string prefix;
   constexpr std::string_view kOpen = "<|tool_call>";
   if (r.forced_prefix.starts_with(kOpen)) prefix = r.forced_prefix.substr(kOpen.size());

@@ -129,6 +129,18 @@ static std::shared_ptr<const Grammar> parse_response_format(const json& body) {
   }
 }
 
+// grammar (llama.cpp's extension): GBNF text (docs/grammar.md); "" is none, as there. A grammar
+// the compiler cannot honour is a 400 naming why.
+static std::shared_ptr<const Grammar> parse_grammar(const json& body) {
+  const auto text = fields::string(body, "grammar");
+  if (!text || text->empty()) return nullptr;
+  try {
+    return compile_gbnf(*text);
+  } catch (const GrammarError& e) {
+    throw invalid_request(std::string("'grammar': ") + e.what(), "grammar", "invalid_grammar");
+  }
+}
+
 void reject_unsupported_fields(const json& body) {
   for (const char* legacy : {"functions", "function_call"}) {
     if (body.contains(legacy) && !body[legacy].is_null()) {
@@ -165,6 +177,12 @@ GenerationParams parse_generation_params(const json& body, const GenerationDefau
   p.n = static_cast<int>(fields::integer(body, "n", 1, kMaxChoices).value_or(1));
   parse_streaming(body, p);
   p.request.grammar = parse_response_format(body);
+  if (auto grammar = parse_grammar(body)) {
+    if (p.request.grammar)
+      throw invalid_request("'grammar' cannot be combined with a 'response_format' of type json_object or json_schema",
+                            "grammar");
+    p.request.grammar = std::move(grammar);
+  }
   return p;
 }
 

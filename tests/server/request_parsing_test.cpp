@@ -153,6 +153,25 @@ TEST(ChatRequestParsing, ResponseFormatBecomesAGrammar) {
   EXPECT_NE(std::string(e.what()).find("'multipleOf'"), std::string::npos) << e.what();
 }
 
+// grammar (llama.cpp's field): GBNF text constrains the answer; "" is none; a bad grammar or one
+// beside a response_format constraint is a 400 naming 'grammar'.
+TEST(ChatRequestParsing, GrammarFieldBecomesAGrammar) {
+  EXPECT_EQ(parse(with_messages({{"grammar", ""}})).gen.request.grammar, nullptr);
+  const auto g = parse(with_messages({{"grammar", "root ::= \"yes\" | \"no\""}})).gen.request.grammar;
+  ASSERT_NE(g, nullptr);
+  ByteMatcher m(g);
+  EXPECT_TRUE(m.accept("no") && m.can_end());
+  EXPECT_FALSE(ByteMatcher(g).accept("maybe"));
+  const ApiError bad = error_of(with_messages({{"grammar", "root ::= undefined_rule"}}));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.param, "grammar");
+  EXPECT_EQ(bad.code, "invalid_grammar");
+  EXPECT_NE(std::string(bad.what()).find("undefined_rule"), std::string::npos) << bad.what();
+  const ApiError both = error_of(with_messages({{"grammar", "root ::= \"a\""}, {"response_format", {{"type", "json_object"}}}}));
+  EXPECT_EQ(both.param, "grammar");
+  EXPECT_EQ(error_of(with_messages({{"grammar", 5}})).param, "grammar");
+}
+
 // A tool with strict: true makes tool calls follow the Gemma 4 call grammar (docs/grammar.md).
 TEST(ChatRequestParsing, StrictToolsBecomeAToolCallGrammar) {
   const json tools = json::parse(R"([{"type":"function","function":{"name":"get_weather","strict":true,

@@ -306,6 +306,18 @@ describe('gemma4 serve on tiny-a', () => {
     if (o.choices[0].finish_reason === 'stop') assert.equal(typeof JSON.parse(o.choices[0].message.content), 'object');
   });
 
+  test('grammar (GBNF, llama.cpp\'s field): sampled answers are in its language, through the openai client', async () => {
+    const grammar = 'root ::= ("yes" | "no") " " [0-9]{1,3}';
+    for (const seed of [1, 2, 3, 4]) {
+      const r = await server.client.chat.completions.create({ model: MODEL, messages: user('Answer'), max_tokens: 20,
+        temperature: 1, seed, grammar });
+      if (r.choices[0].finish_reason === 'stop') assert.match(r.choices[0].message.content, /^(yes|no) [0-9]{1,3}$/);
+      else assert.match(r.choices[0].message.content, /^(y(e(s( [0-9]{0,3})?)?)?|n(o( [0-9]{0,3})?)?)?$/);
+    }
+    await expectApiError(server.client.chat.completions.create({ model: MODEL, messages: user('x'), grammar: 'root ::= nowhere' }),
+                         400, (e) => { assert.equal(e.param, 'grammar'); assert.equal(e.code, 'invalid_grammar'); });
+  });
+
   test('tokenize and detokenize round-trip', async () => {
     const post = (p, body) => fetch(`${server.url}${p}`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
     const { tokens } = await post('/tokenize', { content: 'Hello world' });
