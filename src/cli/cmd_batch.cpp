@@ -4,7 +4,8 @@
 //   in:  {"id": ..., "prompt": "text"} (one user turn), {"id": ..., "messages": [...]} (a chat) or
 //        {"id": ..., "tokens": [ids]} (raw prompt ids, no template); optional max_tokens,
 //        temperature, top_k, top_p, seed, stop (string or array), ignore_eos (generate past the
-//        model's stop tokens, for benchmarks), draft (draft tokens per step, overriding --draft)
+//        model's stop tokens, for benchmarks), draft (draft tokens per step, overriding --draft),
+//        response_format / grammar (as the server takes them; overriding --json-schema etc.)
 //   out: {"id", "text", "tokens", "finish_reason", "usage": {"prompt_tokens", "completion_tokens",
 //        "cached_tokens"}}; a bad line gives {"id", "error"} and an `error:` line on stderr naming
 //        its line number, the other lines still run, and the exit code is 1.
@@ -20,6 +21,8 @@
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
 #include "gemma4/error.h"
+#include "server/api_error.h"
+#include "server/generation_params.h"
 
 namespace gemma4::cli {
 
@@ -98,6 +101,14 @@ Request request_from_line(const json& line, const Engine& engine, const Request&
       }
     } else {
       throw Error("\"stop\" must be a string or an array of strings");
+    }
+  }
+  // A line's own constraint replaces --json-schema/--grammar/--json-object (the server's fields).
+  if (line.contains("response_format") || line.contains("grammar")) {
+    try {
+      r.grammar = server::parse_constraint(line);
+    } catch (const server::ApiError& e) {
+      throw Error(e.what());
     }
   }
   validate_sampling_params(r.sampling);

@@ -141,6 +141,15 @@ static std::shared_ptr<const Grammar> parse_grammar(const json& body) {
   }
 }
 
+std::shared_ptr<const Grammar> parse_constraint(const json& body) {
+  auto format = parse_response_format(body);
+  auto grammar = parse_grammar(body);
+  if (format && grammar)
+    throw invalid_request("'grammar' cannot be combined with a 'response_format' of type json_object or json_schema",
+                          "grammar");
+  return format ? format : grammar;
+}
+
 void reject_unsupported_fields(const json& body) {
   for (const char* legacy : {"functions", "function_call"}) {
     if (body.contains(legacy) && !body[legacy].is_null()) {
@@ -176,13 +185,7 @@ GenerationParams parse_generation_params(const json& body, const GenerationDefau
   parse_logprobs(body, legacy_logprobs, p);
   p.n = static_cast<int>(fields::integer(body, "n", 1, kMaxChoices).value_or(1));
   parse_streaming(body, p);
-  p.request.grammar = parse_response_format(body);
-  if (auto grammar = parse_grammar(body)) {
-    if (p.request.grammar)
-      throw invalid_request("'grammar' cannot be combined with a 'response_format' of type json_object or json_schema",
-                            "grammar");
-    p.request.grammar = std::move(grammar);
-  }
+  p.request.grammar = parse_constraint(body);
   return p;
 }
 

@@ -2,12 +2,14 @@
 // The request fields chat and text completions share (sampling, limits, stops, logprobs, n,
 // streaming), validated and turned into an engine Request without its prompt.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "gemma4/engine.h"
+#include "gemma4/grammar.h"
 #include "gemma4/sampling.h"
 
 namespace gemma4::server {
@@ -31,6 +33,10 @@ constexpr int kMaxTopLogprobs = 20;
 // /v1/completions form, where `logprobs` is the number of alternatives rather than a boolean.
 GenerationParams parse_generation_params(const nlohmann::json& body, const GenerationDefaults& defaults,
                                          int32_t vocab_size, bool legacy_logprobs = false);
+
+// The constraint a request names: `response_format` (json_object, json_schema) or `grammar`
+// (GBNF); null for none. Throws ApiError naming the parameter. Also read by `gemma4 batch`.
+std::shared_ptr<const Grammar> parse_constraint(const nlohmann::json& body);
 
 // Fields OpenAI defines that this server cannot honour yet: a 400 naming the field, never a silent
 // ignore. Shared by both endpoints.

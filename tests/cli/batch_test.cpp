@@ -2,6 +2,8 @@
 // full context: real processes, real files.
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "cli/run_cli.h"
 #include "test_util.h"
 
@@ -118,6 +120,42 @@ TEST(CliBatch, ABadLineIsNamedAndTheOthersStillRun) {
   EXPECT_EQ(out[0]["usage"]["completion_tokens"], 4);
   EXPECT_TRUE(out[1].contains("error"));
   EXPECT_EQ(out[6]["usage"]["completion_tokens"], 4);
+}
+
+// A line's response_format or grammar constrains that line only; a bad one is that line's error.
+TEST(CliBatch, EachLineMayNameItsOwnConstraint) {
+  testing::TempDir tmp;
+  const auto input = tmp.path() / "in.jsonl";
+  const nlohmann::json tens = {{"type", "json_schema"},
+      {"json_schema", {{"name", "n"}, {"schema", {{"type", "integer"}, {"multipleOf", 10}, {"minimum", 0}, {"maximum", 90}}}}}};
+  {
+    std::ofstream in(input);
+    for (int seed = 1; seed <= 4; ++seed) {
+      in << nlohmann::json{{"id", seed}, {"prompt", "x"}, {"max_tokens", 30}, {"temperature", 1}, {"seed", seed},
+                           {"response_format", tens}}.dump() << "\n";
+      in << nlohmann::json{{"id", 10 + seed}, {"prompt", "x"}, {"max_tokens", 30}, {"temperature", 1}, {"seed", seed},
+                           {"grammar", "root ::= \"ab\" [0-9]"}}.dump() << "\n";
+    }
+    in << nlohmann::json{{"id", "bad"}, {"prompt", "x"}, {"grammar", "root ::= nope"}}.dump() << "\n";
+  }
+  const RunResult r = run_cli("batch -m " + tiny() + " --dtype f32 -i " + input.string() + " -o " +
+                              (tmp.path() / "out.jsonl").string() + " --parallel 4");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 9: 'grammar'"), std::string::npos) << r.err;
+  const auto out = read_jsonl(tmp.path() / "out.jsonl");
+  ASSERT_EQ(out.size(), 9u);
+  for (size_t i = 0; i < 8; ++i) {
+    ASSERT_EQ(out[i]["finish_reason"], "stop") << out[i].dump();
+    const std::string text = out[i]["text"];
+    if (i % 2 == 0) {
+      const int v = std::stoi(text);
+      EXPECT_EQ(std::to_string(v), text);
+      EXPECT_TRUE(v >= 0 && v <= 90 && v % 10 == 0) << text;
+    } else {
+      EXPECT_TRUE(text.size() == 3 && text.starts_with("ab") && std::isdigit(static_cast<unsigned char>(text[2]))) << text;
+    }
+  }
+  EXPECT_NE(out[8]["error"].get<std::string>().find("rule 'nope'"), std::string::npos) << out[8].dump();
 }
 
 TEST(CliChat, AFullContextDropsTheOldestTurnsAndSaysSo) {
