@@ -26,7 +26,7 @@ _gemma4() {
   case $prev in
     --model|-m|--out)
       mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
-    --input|--output|--messages|--tools|--json|--api-key-file|--json-schema|--grammar|--check)
+    --input|--output|--messages|--tools|--json|--api-key-file|--json-schema|--schema|--grammar|--text|--json-text)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
   esac
   if [[ $prev == --* ]]; then

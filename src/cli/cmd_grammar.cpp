@@ -1,10 +1,20 @@
-// gemma4 grammar: compiles a constraint as run/chat/batch/serve would (--json-schema FILE,
-// --grammar FILE, --json-object) and checks texts against it: why a schema is refused, or whether
-// a given answer is one the constraint allows. Prints "FILE: matches" per text; the first text that
-// does not match is one `error:` line (where it leaves the grammar) and exit code 1.
+// gemma4 grammar: compiles a constraint as run/chat/batch/serve would (--schema FILE, --grammar
+// FILE, --json-object) and walks a text through it token by token, as the engine would have
+// generated it. A contract (for tests and for users asking "could this answer have come out?"):
+//
+//   gemma4 grammar --model DIR --schema FILE.json (--text FILE | --json-text FILE) [--bench]
+//   -> {"accepted": bool, "complete": bool, "position": N, "error": null | "..."}
+//
+// Only the model folder's tokenizer is read. `position` is the first rejected token (or the number
+// of tokens); exit code 0 when the text is accepted and complete, else 1 with the error also as
+// an `error:` line on stderr. --json-text reads a
+// JSON value and checks it written compactly (as the constraint writes JSON). --bench adds the
+// compile time and the per-token mask time (mean, p50, p99). Without a text it only compiles.
+// A schema or grammar the compiler refuses is one `error:` line, as in `run`.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -14,67 +24,115 @@
 
 #include "cli/commands.h"
 #include "cli/grammar_files.h"
+#include "cli/model_source.h"
 #include "gemma4/error.h"
 #include "gemma4/grammar.h"
+#include "gemma4/tokenizer.h"
 
 namespace gemma4::cli {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  if (path == "-") return std::string((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string read_file(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("--check: cannot read " + path);
+  if (!in) throw Error(flag + ": cannot read " + path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Up to 24 bytes before `end`, as a JSON string (escapes keep the error on one line).
-std::string context_before(const std::string& text, size_t end) {
-  const size_t from = end > 24 ? end - 24 : 0;
-  return nlohmann::json(text.substr(from, end - from)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string compact_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file("--json-text", path)).dump();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("--json-text: " + path + " is not JSON: " + e.what());
+  }
 }
 
-// Feeds the text byte by byte, so a rejection names the byte.
-void check_text(const std::shared_ptr<const Grammar>& grammar, const std::string& name, const std::string& text) {
-  ByteMatcher m(grammar);
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (m.accept(std::string_view(text).substr(i, 1))) continue;
-    throw Error(name + ": byte " + std::to_string(i) + " (" +
-                nlohmann::json(text.substr(i, 1)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                ") leaves the grammar, after " + context_before(text, i));
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+nlohmann::json walk(const std::shared_ptr<const Grammar>& grammar, const Tokenizer& tokenizer, const std::string& text,
+                    bool bench) {
+  const std::vector<int32_t> ids = tokenizer.encode(text);
+  TokenMatcher matcher(grammar, build_token_trie(tokenizer));
+  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer.vocab_size()));
+  std::vector<double> mask_us;
+  nlohmann::json out = {{"accepted", true}, {"complete", false}, {"position", ids.size()}, {"error", nullptr}};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (bench) {
+      const auto start = Clock::now();
+      matcher.fill_mask(allowed, {});
+      mask_us.push_back(ms_since(start) * 1000.0);
+    }
+    if (matcher.accept_token(ids[i])) continue;
+    const int32_t id = ids[i];
+    out["accepted"] = false;
+    out["position"] = i;
+    out["error"] = "token " + std::to_string(i) + " (id " + std::to_string(id) + ", " +
+                   nlohmann::json(tokenizer.decode(std::span(&id, 1))).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                   ") is not allowed after " +
+                   nlohmann::json(tokenizer.decode(std::span(ids.data(), i))).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    break;
   }
-  if (!m.can_end())
-    throw Error(name + ": the text ends before the grammar is complete, after " + context_before(text, text.size()));
+  if (out["accepted"] == true) {
+    out["complete"] = matcher.can_end();
+    if (!matcher.can_end()) out["error"] = "the text ends before the constraint is complete";
+  }
+  if (bench) {
+    double sum = 0;
+    for (double v : mask_us) sum += v;
+    out["tokens"] = ids.size();
+    out["mask_us"] = {{"mean", mask_us.empty() ? 0.0 : sum / static_cast<double>(mask_us.size())},
+                      {"p50", percentile(mask_us, 0.5)}, {"p99", percentile(mask_us, 0.99)}};
+  }
+  return out;
 }
 
 }  // namespace
 
 void add_grammar_command(CLI::App& app) {
   struct Args {
+    std::string model;
     GrammarFiles files;
-    std::vector<std::string> check;
+    std::string text, json_text;
+    bool bench = false;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("grammar", "Compile a JSON Schema or GBNF grammar and check texts against it");
-  auto* schema = cmd->add_option("--json-schema", args->files.json_schema, "The JSON Schema in FILE (docs/grammar.md)");
+  CLI::App* cmd = app.add_subcommand("grammar", "Walk a text through a JSON Schema or GBNF grammar, token by token");
+  add_model_option(*cmd, args->model, "--model");
+  auto* schema = cmd->add_option("--schema,--json-schema", args->files.json_schema, "The JSON Schema in FILE (docs/grammar.md)");
   auto* object = cmd->add_flag("--json-object", args->files.json_object, "Any JSON object")->excludes(schema);
   auto* gbnf = cmd->add_option("--grammar", args->files.grammar, "The GBNF grammar in FILE (docs/grammar.md)")
                    ->excludes(schema)
                    ->excludes(object);
-  cmd->add_option("--check", args->check, "A text FILE ('-': standard input) that must match (repeatable)");
+  auto* text = cmd->add_option("--text", args->text, "The text to check, from FILE");
+  cmd->add_option("--json-text", args->json_text, "A JSON value from FILE, checked as written compactly")->excludes(text);
+  cmd->add_flag("--bench", args->bench, "Also print the compile time and the per-token mask time");
   cmd->callback([args, schema, object, gbnf] {
     if (schema->count() + object->count() + gbnf->count() == 0)
-      throw Error("grammar needs --json-schema FILE, --grammar FILE or --json-object");
+      throw Error("grammar needs --schema FILE, --grammar FILE or --json-object");
+    const auto start = Clock::now();
     const auto grammar = compile_grammar_files(args->files);
-    if (args->check.empty()) {
-      std::printf("the grammar compiles\n");
-      return;
+    const double compile_ms = ms_since(start);
+    nlohmann::json out;
+    if (args->text.empty() && args->json_text.empty()) {
+      out = {{"compiled", true}};
+    } else {
+      const std::string text = args->json_text.empty() ? read_file("--text", args->text) : compact_json(args->json_text);
+      out = walk(grammar, Tokenizer::load(model_folder(args->model)), text, args->bench);
     }
-    for (const auto& path : args->check) {
-      const std::string name = path == "-" ? "standard input" : path;
-      check_text(grammar, name, read_text(path));
-      std::printf("%s: matches\n", name.c_str());
-    }
+    if (args->bench) out["compile_ms"] = compile_ms;
+    std::printf("%s\n", out.dump().c_str());
+    // A text the constraint refuses is also the usual one `error:` line (and exit code 1).
+    if (out.contains("complete") && out["complete"] != true) throw Error(out["error"].get<std::string>());
   });
 }
 
