@@ -4,12 +4,11 @@
 //   GEMMA4_BINARY=build/gemma4 GEMMA4_TEST_DATA=tests/data node --test tests/server/node/
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+
+import { startServe } from './serve_process.mjs';
 
 let OpenAI;
 try {
@@ -26,48 +25,12 @@ const MODEL_DIR = path.join(DATA, 'tiny-a');
 const MODEL = 'tiny-a';  // the folder name is the model id
 const CTX = 4096;
 
-async function freePort() {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 // Starts `gemma4 serve` and waits for /health to answer 200. Returns { url, port, client, stop, log }.
 async function startServer(extra = [], { apiKey = 'unused', parallel = 4 } = {}) {
-  const port = await freePort();
-  const args = ['serve', '--model', MODEL_DIR, '--dtype', 'f32', '--host', '127.0.0.1', '--port', String(port),
-                '--parallel', String(parallel), '--ctx', String(CTX), '--threads', '2', ...extra];
-  const proc = spawn(BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr.on('data', (d) => { log += d; });
-  const exited = once(proc, 'exit');
-  const url = `http://127.0.0.1:${port}`;
-  const healthSeen = [];
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`gemma4 serve exited with ${proc.exitCode}:\n${log}`);
-    if (Date.now() > deadline) throw new Error(`gemma4 serve did not become healthy:\n${log}`);
-    try {
-      const res = await fetch(`${url}/health`);
-      healthSeen.push(res.status);
-      if (res.status === 200) break;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0, timeout: 120_000 });
-  const stop = async () => {
-    if (proc.exitCode !== null) return proc.exitCode;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-    const [code] = await exited;
-    clearTimeout(timer);
-    return code;
-  };
-  return { url, port, client, stop, log: () => log, healthSeen };
+  const server = await startServe(BINARY, ['--model', MODEL_DIR, '--dtype', 'f32', '--parallel', String(parallel),
+                                           '--ctx', String(CTX), '--threads', '2', ...extra]);
+  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0, timeout: 120_000 });
+  return { ...server, client };
 }
 
 async function metrics(url) {
