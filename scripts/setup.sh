@@ -31,11 +31,17 @@ fi
 # The AArch64 cross build's arm64 libcurl, OpenSSL and cpp-httplib, unpacked (not installed) into
 # .cache/arm64-sysroot for the cross-built CLI.
 [ "$host_arch" = amd64 ] && bash "$(dirname "$0")/arm64_sysroot.sh"
-# The server's end-to-end tests drive `gemma4 serve` with the official `openai` npm client, pinned
-# by tests/server/node/package-lock.json (reinstalled only when the lockfile changes).
+# The server's end-to-end tests drive `gemma4 serve` with the official `openai` npm client, the
+# Vercel AI SDK and LangChain, pinned by tests/server/node/package-lock.json (reinstalled only when
+# the lockfile changes).
 node_tests="$(dirname "$0")/../tests/server/node"
 if [ ! -f "$node_tests/node_modules/.package-lock.json" ] || [ "$node_tests/package-lock.json" -nt "$node_tests/node_modules/.package-lock.json" ]; then
   (cd "$node_tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The OpenAI Agents SDK test, pinned by tests/server/agents/package-lock.json (its own folder: zod 4).
+agents_tests="$(dirname "$0")/../tests/server/agents"
+if [ ! -f "$agents_tests/node_modules/.package-lock.json" ] || [ "$agents_tests/package-lock.json" -nt "$agents_tests/node_modules/.package-lock.json" ]; then
+  (cd "$agents_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 # The chat page's browser tests drive Debian's chromium with puppeteer-core, pinned by
 # tests/webui/package-lock.json (it downloads no browser of its own).
