@@ -82,6 +82,8 @@ std::string integer_range_regex(int64_t lo, int64_t hi);  // "" when lo > hi
 // Numbers (a present bound is a whole number) with at most `fraction_digits` digits after the
 // point (0: none; 15: the most written); "" when the range is empty.
 std::string number_range_regex(NumberBound lo, NumberBound hi, int fraction_digits = 15);
+// v / k rounded down (k > 0): the last multiple index at or below v.
+constexpr int64_t floor_div(int64_t v, int64_t k) { return v >= 0 ? v / k : -((-v + k - 1) / k); }
 // The multiples of 10^zeros (zeros >= 1) in [lo, hi]; "" when there are none.
 std::string power_of_ten_multiples_regex(int zeros, int64_t lo, int64_t hi);
 

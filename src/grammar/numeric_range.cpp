@@ -109,8 +109,7 @@ std::string power_of_ten_multiples_regex(int zeros, int64_t lo, int64_t hi) {
   hi = std::min(hi, kMaxGrammarInteger);
   int64_t k = 1;
   for (int i = 0; i < zeros; ++i) k *= 10;
-  const auto floor_div = [k](int64_t v) { return v >= 0 ? v / k : -((-v + k - 1) / k); };
-  const int64_t j_lo = -floor_div(-lo), j_hi = floor_div(hi);
+  const int64_t j_lo = -floor_div(-lo, k), j_hi = floor_div(hi, k);
   if (j_lo > j_hi) return "";
   const std::string tail(static_cast<size_t>(zeros), '0');
   std::string out;

@@ -487,8 +487,7 @@ class SchemaCompiler {
     const auto step = static_cast<int64_t>(k);
     const int64_t from = lo ? lo->value + (lo->exclusive ? 1 : 0) : -kMaxGrammarInteger;
     const int64_t to = hi ? hi->value - (hi->exclusive ? 1 : 0) : kMaxGrammarInteger;
-    const auto floor_div = [step](int64_t v) { return v >= 0 ? v / step : -((-v + step - 1) / step); };
-    const int64_t first = -floor_div(-from), last = floor_div(to);
+    const int64_t first = -floor_div(-from, step), last = floor_div(to, step);
     if (first > last) fail(path, "no multiple of " + m.dump() + " lies within the bounds");
     if (last - first < kMaxListedMultiples) {
       std::vector<int> options;

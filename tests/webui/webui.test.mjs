@@ -5,11 +5,10 @@
 //   GEMMA4_BINARY=build/gemma4 GEMMA4_TEST_DATA=tests/data node --test tests/webui/
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+
+import { startServe } from '../serve_process.mjs';
 
 let puppeteer;
 try {
@@ -28,44 +27,10 @@ const ARTIFACTS = process.env.GEMMA4_WEBUI_ARTIFACTS || path.resolve('webui-arti
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 const MODEL = 'tiny-a';
 
-async function freePort() {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 // Starts `gemma4 serve` on tiny-a and waits for /health to answer 200.
-async function startServer(extra = [], { parallel = 2 } = {}) {
-  const port = await freePort();
-  const args = ['serve', '--model', path.join(DATA, MODEL), '--dtype', 'f32', '--host', '127.0.0.1', '--port', String(port),
-                '--parallel', String(parallel), '--ctx', '4096', '--threads', '1', ...extra];
-  const proc = spawn(BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr.on('data', (d) => { log += d; });
-  const exited = once(proc, 'exit');
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`gemma4 serve exited with ${proc.exitCode}:\n${log}`);
-    if (Date.now() > deadline) throw new Error(`gemma4 serve did not become healthy:\n${log}`);
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) break;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const stop = async () => {
-    if (proc.exitCode !== null) return proc.exitCode;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-    const [code] = await exited;
-    clearTimeout(timer);
-    return code;
-  };
-  return { url, stop, log: () => log };
+function startServer(extra = [], { parallel = 2 } = {}) {
+  return startServe(BINARY, ['--model', path.join(DATA, MODEL), '--dtype', 'f32', '--parallel', String(parallel),
+                             '--ctx', '4096', '--threads', '1', ...extra]);
 }
 
 async function metric(url, name, headers = {}) {

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { startServe } from '../node/serve_process.mjs';
+import { startServe } from '../../serve_process.mjs';
 
 let agents, OpenAI, z;
 try {

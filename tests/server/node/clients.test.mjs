@@ -8,7 +8,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { startServe } from './serve_process.mjs';
+import { startServe } from '../../serve_process.mjs';
 
 let ai, aiOpenAI, z, ChatOpenAI;
 try {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { startServe } from './serve_process.mjs';
+import { startServe } from '../../serve_process.mjs';
 
 let OpenAI;
 try {

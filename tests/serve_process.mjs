@@ -1,5 +1,6 @@
 // `gemma4 serve` as a child process for the node tests: a free port on 127.0.0.1, /health polled
-// until 200. Shared by server.test.mjs (the openai client) and clients.test.mjs (other clients).
+// until 200. Shared by the node tests: tests/server/node (the openai client, the AI SDK, LangChain),
+// tests/server/agents (the Agents SDK) and tests/webui (the chat page).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
