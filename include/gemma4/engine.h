@@ -32,6 +32,7 @@
 #include "gemma4/chat.h"
 #include "gemma4/config.h"
 #include "gemma4/error.h"
+#include "gemma4/forward_backend.h"
 #include "gemma4/grammar.h"
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
@@ -84,6 +85,10 @@ struct EngineOptions {
   // answer is distributed exactly as without it (greedy: the same tokens). 0 = off; at most
   // kMaxDraftTokens. A request may override it (Request::draft_tokens).
   int draft_tokens = 0;
+  // Runs the forward pass somewhere else (the browser build's WebGPU backend); nullptr: the CPU
+  // kernels. With a backend the engine reads only config.json of the model's weights and keeps
+  // no K/V rows itself (gemma4/forward_backend.h); dtype, threads and weight_cache do not apply.
+  std::shared_ptr<ForwardBackend> forward_backend;
 };
 
 inline constexpr int kMaxDraftTokens = 16;

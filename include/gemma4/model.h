@@ -28,6 +28,9 @@ struct ModelOptions {
   // ~/.cache/gemma4/weights.
   bool weight_cache = true;
   std::filesystem::path weight_cache_dir = {};
+  // Read config.json only, no weights: for an engine whose forward pass runs in a
+  // ForwardBackend. Such a model cannot run a Session.
+  bool config_only = false;
 };
 
 struct ModelImpl;
@@ -43,7 +46,8 @@ class Model {
   std::string dtype() const;
   int threads() const;
   double load_seconds() const;
-  size_t weight_bytes() const;  // bytes of converted weights held in memory
+  size_t weight_bytes() const;
+  bool has_weights() const;     // false when loaded with config_only  // bytes of converted weights held in memory
 
   ModelImpl& impl() const { return *impl_; }
 

@@ -79,6 +79,7 @@ EngineImpl::EngineImpl(const std::filesystem::path& dir_, const EngineOptions& o
   mo.threads = options.threads;
   mo.progress = options.progress;
   mo.weight_cache = options.weight_cache;
+  mo.config_only = options.forward_backend != nullptr;
   model = model_step([&] { return Model::load(dir, mo); });
   check_pieces();
   build_pool();
@@ -118,6 +119,7 @@ void EngineImpl::build_pool() {
   max_blocks_per_request_[1] = one.full_blocks;
   KvPoolOptions po = one;
   po.prefix_cache = options.prefix_cache;
+  po.host_storage = options.forward_backend == nullptr;
   {
     KvPool probe(c, {type, one.block_size, std::min<int64_t>(1, one.full_blocks), std::min<int64_t>(1, one.sliding_blocks), false});
     const double full_bytes = static_cast<double>(probe.block_bytes(AttentionType::Full));
@@ -135,7 +137,7 @@ void EngineImpl::build_pool() {
     po.sliding_blocks = static_cast<int64_t>(std::floor((sequences + (options.kv_budget_bytes > 0 ? 0 : 1)) * one.sliding_blocks));
     const double total = full_bytes * po.full_blocks + sliding_bytes * po.sliding_blocks;
     const int64_t available = available_memory_bytes();
-    if (available > 0 && total > static_cast<double>(available))
+    if (po.host_storage && available > 0 && total > static_cast<double>(available))
       throw EngineError(ErrorKind::OutOfMemory, "the KV cache needs " + gib(total) + " (" + std::to_string(options.parallel) +
                                                     " x " + std::to_string(options.max_context) + " positions) but only " +
                                                     gib(static_cast<double>(available)) +
@@ -143,6 +145,8 @@ void EngineImpl::build_pool() {
                                                     "or set a KV budget");
   }
   pool_ = std::make_unique<KvPool>(c, po);
+  if (options.forward_backend)
+    model_step([&] { options.forward_backend->allocate_kv({po.block_size, po.sliding_blocks, po.full_blocks}); });
   stats_.kv_blocks_total = pool_->total_blocks(AttentionType::Full) + pool_->total_blocks(AttentionType::Sliding);
 }
 

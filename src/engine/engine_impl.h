@@ -63,6 +63,8 @@ class EngineImpl {
   void publish_stats();
   void preempt(RequestState& victim);
   void run_batch(const std::vector<Planned>& plan);
+  // forward_batch's contract for segments_, on options.forward_backend (backend_step.cpp).
+  void forward_on_backend();
   // Samples and handles one token; `finished` when the request is finished.
   struct Sampled {
     int32_t token;
@@ -82,6 +84,8 @@ class EngineImpl {
   std::vector<float> logits_;
   std::vector<int32_t> logprob_scratch_;
   std::vector<ForwardSegment> segments_;
+  std::vector<BackendSegment> backend_segments_;
+  std::vector<std::vector<int32_t>> backend_tables_;  // [segment][group]: block tables
 
   // Shared with submitters.
   mutable std::mutex mutex_;

@@ -16,6 +16,13 @@ std::shared_ptr<Model> Model::load(const std::filesystem::path& dir, const Model
   if (options.threads < 0) throw Error("thread count must be positive");
   auto impl = std::make_unique<ModelImpl>();
   impl->dir = dir;
+  if (options.config_only) {
+    impl->weights = std::make_unique<ModelWeights>();
+    impl->weights->config = load_model_config(dir);
+    impl->weights->weight_type = *type;
+    impl->pool = std::make_unique<ThreadPool>(1);
+    return std::shared_ptr<Model>(new Model(std::move(impl)));
+  }
   impl->pool = std::make_unique<ThreadPool>(options.threads > 0 ? options.threads : hardware_threads());
   WeightLoadOptions wo;
   wo.weight_type = *type;
@@ -25,6 +32,7 @@ std::shared_ptr<Model> Model::load(const std::filesystem::path& dir, const Model
   return std::shared_ptr<Model>(new Model(std::move(impl)));
 }
 
+bool Model::has_weights() const { return !impl_->weights->layers.empty(); }
 const ModelConfig& Model::config() const { return impl_->weights->config; }
 const std::filesystem::path& Model::dir() const { return impl_->dir; }
 std::string Model::dtype() const { return std::string(weight_type_name(impl_->weights->weight_type)); }

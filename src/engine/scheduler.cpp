@@ -273,7 +273,8 @@ void EngineImpl::run_batch(const std::vector<Planned>& plan) {
                                    : std::span<const int32_t>(r.context).subspan(r.fed(), p.tokens);
     segments_.push_back({r.sequence.get(), rows, p.wants_logits ? 1 + p.drafts : 0});
   }
-  forward_batch(*m.weights, segments_, ForwardOptions{}, logits_, scratch_, *m.pool);
+  if (options.forward_backend) forward_on_backend();
+  else forward_batch(*m.weights, segments_, ForwardOptions{}, logits_, scratch_, *m.pool);
   const int64_t V = model->config().vocab_size;
   int64_t row = 0;
   std::vector<RequestState*> finished;

@@ -8,6 +8,7 @@ namespace gemma4 {
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
     : model_(std::move(model)), impl_(std::make_unique<SessionImpl>()) {
   if (!model_) throw Error("session needs a loaded model");
+  if (!model_->has_weights()) throw Error("session needs a model with its weights (this one was loaded with config_only)");
   if (options.max_context <= 0) throw Error("context size must be positive");
   if (options.max_chunk <= 0) throw Error("prefill chunk size must be positive");
   auto kv_type = parse_kv_type(options.kv_type);

@@ -50,13 +50,15 @@ uint64_t hash_block_tokens(uint64_t parent, std::span<const int32_t> tokens) {
 // ---- KvPool ------------------------------------------------------------------------------------
 
 KvPool::KvPool(const ModelConfig& config, const KvPoolOptions& options)
-    : block_size_(options.block_size), type_(options.type), prefix_cache_(options.prefix_cache) {
+    : block_size_(options.block_size), type_(options.type), prefix_cache_(options.prefix_cache),
+      host_storage_(options.host_storage) {
   if (block_size_ <= 0) throw Error("KV cache block size must be positive");
   if (options.full_blocks < 0 || options.sliding_blocks < 0 || options.full_blocks > INT32_MAX ||
       options.sliding_blocks > INT32_MAX)
     throw Error("KV cache block counts must be between 0 and 2^31");
   // A pool larger than the machine's memory can only fail (std::bad_alloc) or thrash: say so.
-  if (const double need = pool_bytes(config, options), have = physical_memory_bytes(); have > 0 && need > have)
+  if (const double need = pool_bytes(config, options), have = physical_memory_bytes();
+      host_storage_ && have > 0 && need > have)
     throw Error("the KV cache would need " + std::to_string(static_cast<int64_t>(need / (1 << 20))) +
                 " MiB but this machine has " + std::to_string(static_cast<int64_t>(have / (1 << 20))) +
                 " MiB of memory; use a smaller context size");
@@ -73,6 +75,7 @@ KvPool::KvPool(const ModelConfig& config, const KvPoolOptions& options)
     block_bytes_[index(l.type)] += 2 * block_size_ * s.row_bytes;
     size_t blocks = static_cast<size_t>(total_[index(l.type)]);
     size_t n = blocks * 2 * block_size_ * s.row_bytes;
+    if (!host_storage_) continue;
     // Left uninitialised on purpose: untouched pages of a large pool cost no memory.
     s.data.reset(new uint8_t[std::max<size_t>(n, 1)]);
     bytes_ += n;
@@ -183,6 +186,10 @@ int32_t KvPool::lookup(AttentionType group, uint64_t hash, uint64_t parent, std:
 }
 
 void KvPool::copy_slots(AttentionType group, int32_t src, int32_t dst, int slots) {
+  if (!host_storage_) {
+    pending_copies_.push_back({group, src, dst, slots});
+    return;
+  }
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (layer_group_[i] != group || !layers_[i].data || layers_[i].row_bytes == 0) continue;
     for (int kv = 0; kv < 2; ++kv)

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gemma4/config.h"
+#include "gemma4/forward_backend.h"
 #include "kernels/kv_ops.h"
 #include "kv/prefix_index.h"
 
@@ -30,6 +31,9 @@ struct KvPoolOptions {
   int64_t full_blocks = 0;     // blocks for full-attention layers (shared by all sequences)
   int64_t sliding_blocks = 0;  // blocks for sliding-window layers
   bool prefix_cache = true;    // register full blocks for reuse across sequences
+  // Keep the K/V rows here. Off for a ForwardBackend, which holds the rows of the same blocks
+  // itself: the pool then only keeps the books, and copies wait in take_copies().
+  bool host_storage = true;
 };
 
 class KvPool {
@@ -78,7 +82,11 @@ class KvPool {
   // The block registered under that prefix, or -1.
   int32_t lookup(AttentionType group, uint64_t hash, uint64_t parent, std::span<const int32_t> tokens) const;
   // Copies slots [0, slots) of every layer from block `src` to block `dst` (copy-on-write).
+  // Without host storage the copy is queued for the backend instead.
   void copy_slots(AttentionType group, int32_t src, int32_t dst, int slots);
+  bool host_storage() const { return host_storage_; }
+  // The queued copies, oldest first (the backend runs them before its next step).
+  std::vector<KvBlockCopy> take_copies() { return std::move(pending_copies_); }
 
  private:
   static int index(AttentionType g) { return g == AttentionType::Full ? 1 : 0; }
@@ -106,6 +114,8 @@ class KvPool {
   int block_size_;
   KvType type_;
   bool prefix_cache_;
+  bool host_storage_;
+  std::vector<KvBlockCopy> pending_copies_;
   std::vector<LayerStorage> layers_;  // empty storage for KV-shared layers
   std::vector<AttentionType> layer_group_;
   std::vector<int32_t> free_[2];
