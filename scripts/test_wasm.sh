@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The WebAssembly stage: builds the engine with Debian's emscripten (build-wasm/) and runs the
 # native golden-logits, matmul, batch-invariance, panel, weight-type, batched-forward and chat tests
-# compiled to wasm, under Node.
+# compiled to wasm, under Node; then the JS package on the CPU and on WebGPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -19,7 +19,8 @@ for t in "${tests[@]}"; do
   # Node 20's fetch breaks the emscripten 3.1.6 loader's file reads; the tests read files anyway.
   (cd build-wasm/tests && timeout 600 node --no-experimental-fetch "$t.js" --gtest_brief=1)
 done
-# The JS package (web/engine/) on tiny-a: answers equal the native CLI's, streaming, typed errors.
+# The JS package (web/engine/) on tiny-a: answers equal the native CLI's, streaming, typed errors;
+# and with device 'webgpu' (Dawn on SwiftShader, required here: a missing adapter fails).
 cmake --build build-wasm -j"$jobs" --target gemma4_engine
 echo "== web/engine (node --test)"
-(cd web/engine && timeout 300 node --no-experimental-fetch --test test/)
+(source scripts/dawn_env.sh && cd web/engine && GEMMA4_REQUIRE_WEBGPU=1 timeout 300 node --no-experimental-fetch --test test/)

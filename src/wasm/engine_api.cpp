@@ -20,6 +20,7 @@
 #include "gemma4/engine.h"
 #include "gemma4/output_parser.h"
 #include "wasm/chat_request.h"
+#include "wasm/js_forward_backend.h"
 
 namespace {
 
@@ -93,6 +94,11 @@ void open_engine(int call, const std::string& dir, const std::string& options_te
   o.parallel = options.value("parallel", 1);
   o.max_context = options.value("max_context", int64_t{2048});
   o.weight_cache = false;  // the wasm file system is not where converted weights should persist
+  const std::string device = options.value("device", std::string("cpu"));
+  if (device == "webgpu")
+    o.forward_backend = gemma4::wasm::make_js_forward_backend(options.value("gpu", 0), gemma4::load_model_config(dir).vocab_size);
+  else if (device != "cpu")
+    throw gemma4::wasm::RequestError("unknown device '" + device + "' (choose cpu or webgpu)");
   auto engine = gemma4::Engine::open(dir, o);
   int handle;
   {
@@ -100,7 +106,7 @@ void open_engine(int call, const std::string& dir, const std::string& options_te
     handle = next_engine++;
     engines[handle] = engine;
   }
-  post(false, call, {{"handle", handle}, {"model", engine->model_name()}, {"warnings", engine->warnings()}});
+  post(false, call, {{"handle", handle}, {"model", engine->model_name()}, {"device", device}, {"warnings", engine->warnings()}});
 }
 
 void chat(int call, int handle, const std::string& request_text) {

@@ -3,12 +3,15 @@
 //
 //   const { Gemma4 } = require('@gemma4/engine');
 //   const engine = await Gemma4.create({ model: { dir: '/path/to/gemma-4-E2B-it' } });
+//   const gpu = await Gemma4.create({ model: { dir }, device: 'webgpu', dtype: 'q4_0' });  // engine.info.device
 //   const answer = await engine.chat.completions.create({ messages, max_tokens: 64 });
 //   for await (const chunk of await engine.chat.completions.create({ messages, stream: true })) ...
 //   await engine.close();
 //
 // The chat template, tokenizer, sampler and scheduler are the engine's own (C++); the answers are
 // shaped as OpenAI chat completion objects by chat_completions.mjs, which the browser module shares.
+// With device 'webgpu' only the forward pass moves: web/webgpu/ runs it on the GPU (Dawn, from the
+// `webgpu` npm package of web/webgpu/), driven step by step by the same engine.
 const fs = require('node:fs');
 const path = require('node:path');
 const { Gemma4Error } = require('./errors');
@@ -35,12 +38,29 @@ function checkModelFolder(model) {
 let chatApiPromise = null;
 const chatApi = () => (chatApiPromise ||= import('./chat_completions.mjs'));
 
+// The WebGPU side (web/webgpu/src/device_choice.js, an ES module), loaded only when asked for.
+let deviceChoicePromise = null;
+const deviceChoice = () => (deviceChoicePromise ||= import('../webgpu/src/device_choice.js'));
+
+// Loads the weights onto the GPU when options.device asks for it; returns { device, reason, host }.
+async function prepareDevice(options, dtype) {
+  const device = options.device || 'cpu';
+  if (device === 'cpu') return { device, reason: 'asked for the CPU' };
+  try {
+    return await (await deviceChoice()).openOnDevice({ device, dtype, dir: options.model.dir });
+  } catch (e) {
+    throw new Gemma4Error(e.code || 'model_error', e.message);
+  }
+}
+
 class Engine {
-  constructor(host, handle, model, api) {
+  constructor(host, handle, model, api, info, gpuId) {
     this.host = host;
     this.handle = handle;
     this.model = model;
     this.api = api;
+    this.info = info;  // { device: 'cpu' | 'webgpu', reason, dtype }
+    this.gpuId = gpuId;
     this.closed = false;
     this.chat = { completions: { create: (request) => this.createCompletion(request) } };
   }
@@ -49,31 +69,51 @@ class Engine {
     if (this.closed) throw new Gemma4Error('engine_closed', 'the engine is closed');
     return this.api.createChatCompletion({
       request, model: this.model, Gemma4Error,
-      call: (json, onToken, onStart) => this.host.call('gemma4_chat', [this.handle, json], onToken, onStart),
+      call: (json, onToken, onStart) => this.host.call('gemma4_chat', [this.handle, json], onToken, onStart).then((m) => this.deviceLost(m)),
       cancel: (call) => this.host.cancel(call),
     });
+  }
+
+  // A step that failed because the GPU went away is reported as such: create a new engine.
+  deviceLost(message) {
+    const lost = this.gpuId && this.host.gpus.get(this.gpuId)?.lost;
+    return message.error && lost ? { error: { code: 'device_lost', message: lost.message } } : message;
   }
 
   async close() {
     if (this.closed) return;
     this.closed = true;
     await this.host.call('gemma4_close', [this.handle]);
+    if (this.gpuId) this.host.removeGpu(this.gpuId);
   }
 }
 
 const Gemma4 = {
   // options.model.dir: a Hugging Face model folder (config.json, tokenizer.json, safetensors).
-  // options.dtype ("f32", "bf16", "q8_0", "q4_0"), threads, max_context.
+  // options.dtype ("f32", "bf16", "q8_0", "q4_0"), threads, max_context, parallel (requests
+  // batched into one step, default 1), device ("cpu", the
+  // default; "webgpu": the forward pass on the GPU, f32/q8_0/q4_0; "auto": WebGPU when a hardware
+  // adapter is there, else the CPU). engine.info says which runs and why.
   async create(options = {}) {
     checkModelFolder(options.model);
     const h = await host();
-    const engineOptions = { dtype: options.dtype || 'f32', threads: options.threads || 2,
-                            max_context: options.max_context || 2048 };
-    const [r, api] = await Promise.all([
-      h.call('gemma4_open', [path.resolve(options.model.dir), JSON.stringify(engineOptions)]).then(throwIfError),
-      chatApi(),
-    ]);
-    return new Engine(h, r.handle, r.model, api);
+    const dtype = options.dtype || 'f32';
+    const engineOptions = { dtype, threads: options.threads || 2, max_context: options.max_context || 2048,
+                            parallel: options.parallel || 1 };
+    const device = await prepareDevice(options, dtype);
+    const gpuId = device.host ? h.addGpu(device.host) : 0;
+    if (gpuId) Object.assign(engineOptions, { device: 'webgpu', gpu: gpuId });
+    let r, api;
+    try {
+      [r, api] = await Promise.all([
+        h.call('gemma4_open', [path.resolve(options.model.dir), JSON.stringify(engineOptions)]).then(throwIfError),
+        chatApi(),
+      ]);
+    } catch (e) {
+      if (gpuId) h.removeGpu(gpuId);
+      throw e;
+    }
+    return new Engine(h, r.handle, r.model, api, { device: device.device, reason: device.reason, dtype }, gpuId);
   },
 
   // Ends the module's worker threads so that Node can exit; close every engine first.

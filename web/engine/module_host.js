@@ -12,9 +12,15 @@ class ModuleHost {
     const create = require(modulePath);
     host.calls = new Map();
     host.nextCall = 1;
+    host.gpus = new Map();  // WebGPU engines by id (src/wasm/js_forward_backend.cpp)
+    host.nextGpu = 1;
     host.module = await create({
       gemma4Reply: (call, text) => host.reply(call, JSON.parse(text)),
       gemma4Token: (call, text) => host.token(call, JSON.parse(text)),
+      gemma4Gpu: (gpu, kind, words) => {
+        const engine = host.gpus.get(gpu);
+        return engine ? engine.handle(kind, words) : Promise.reject(new Error(`no WebGPU engine ${gpu}`));
+      },
     });
     return host;
   }
@@ -29,6 +35,19 @@ class ModuleHost {
       const types = ['number', ...args.map((a) => (typeof a === 'string' ? 'string' : 'number'))];
       this.module.ccall(fnName, null, types, [id, ...args]);
     });
+  }
+
+  // Makes a WebGPU engine host (web/webgpu/src/engine_host.js) reachable from the module; returns
+  // the id the engine's options name it by.
+  addGpu(engineHost) {
+    const id = this.nextGpu++;
+    this.gpus.set(id, engineHost);
+    return id;
+  }
+
+  removeGpu(id) {
+    this.gpus.get(id)?.destroy();
+    this.gpus.delete(id);
   }
 
   // Asks the engine to stop the completion of call `id`, if it is still running.

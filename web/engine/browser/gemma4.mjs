@@ -48,9 +48,10 @@ class WorkerHost {
     if (!call) return;
     if (m.type === 'token') call.onToken?.(m.message);
     else if (m.type === 'mounted') call.mounted = m.files;
+    else if (m.type === 'device') call.device = m.info;
     else if (m.type === 'reply') {
       this.calls.delete(m.call);
-      call.resolve({ ...m.message, _mounted: call.mounted });
+      call.resolve({ ...m.message, _mounted: call.mounted, _device: call.device });
     }
   }
   // Posts { type, call, ...fields } and resolves with the reply; `onToken` gets stream events.
@@ -117,8 +118,11 @@ export const Gemma4 = {
   // options.model: { url: base URL of a model folder (config.json, tokenizer.json, safetensors
   //   as on the Hugging Face Hub), headers: extra request headers (e.g. Authorization) }
   //   or { files: [File, ...] } picked by the user (the folder's files).
-  // options.dtype ("f32", "bf16", "q8_0", "q4_0"), threads, max_context, onProgress({ loaded,
-  // total, file }), onLog(text), moduleUrl and workerUrl (where the module and worker.js are served).
+  // options.dtype ("f32", "bf16", "q8_0", "q4_0"), threads, max_context, parallel (requests
+  // batched into one step, default 1), device ("auto", the
+  // default: WebGPU when the browser has a hardware adapter, else the CPU; "webgpu"; "cpu"),
+  // onProgress({ loaded, total, file }), onLog(text), moduleUrl and workerUrl (where the module
+  // and worker.js are served). engine.info.device says which runs the model, info.deviceReason why.
   async create(options = {}) {
     const model = options.model;
     if (!model || (typeof model.url !== 'string' && !Array.isArray(model.files)))
@@ -132,7 +136,9 @@ export const Gemma4 = {
     host.onProgress = options.onProgress || null;
     host.onLog = options.onLog || null;
     const source = model.url ? { url: new URL(model.url, location.href).href, headers: model.headers || {} } : { files: model.files };
-    const engineOptions = { dtype: options.dtype || 'f32', threads, max_context: options.max_context || 2048 };
+    const engineOptions = { dtype: options.dtype || 'f32', threads, max_context: options.max_context || 2048,
+                            parallel: options.parallel || 1,
+                            device: options.device || 'auto' };
     let r;
     try {
       r = throwIfError(await host.call('open', { moduleUrl: new URL(options.moduleUrl || defaultModuleUrl(), location.href).href,
@@ -141,8 +147,10 @@ export const Gemma4 = {
       host.terminate();
       throw e instanceof Gemma4Error ? e : new Gemma4Error('internal_error', String(e?.message ?? e));
     }
+    const device = r._device || { device: 'cpu', reason: '' };
     return new BrowserEngine(host, r.handle, {
-      backend: 'wasm', model: r.model, threads, dtype: engineOptions.dtype, crossOriginIsolated: true,
+      backend: device.device === 'webgpu' ? 'webgpu' : 'wasm', device: device.device, deviceReason: device.reason,
+      model: r.model, threads, dtype: engineOptions.dtype, crossOriginIsolated: true,
       simd: true, files: r._mounted || [], warnings: r.warnings || [],
     });
   },

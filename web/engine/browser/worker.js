@@ -10,10 +10,15 @@
 //   is what the download progress counts) and the per-layer embedding table row by row as tokens
 //   need them (the engine keeps the last 64 rows); the table never enters the heap whole.
 //
+// With options.device 'webgpu' or 'auto' (and a usable adapter) the forward pass runs on the GPU
+// (web/webgpu/, loaded here with import()): the weights go from the source straight to GPU
+// buffers, the module reads only config.json and tokenizer.json, and its scheduler, prefix cache
+// and sampler drive the GPU step by step (src/wasm/js_forward_backend.cpp).
+//
 // Messages in:  { type: 'open', call, moduleUrl, source, options } | { type: 'chat', call, handle,
 //   request } | { type: 'cancel', call } | { type: 'close', call, handle } | { type: 'stats', call }.
 // Messages out: { type: 'reply', call, message } | { type: 'token', call, message } |
-//   { type: 'progress', loaded, total, file } | { type: 'log', text }.
+//   { type: 'device', call, info } | { type: 'progress', loaded, total, file } | { type: 'log', text }.
 'use strict';
 
 const BLOCK_BYTES = 8 << 20;  // read-ahead for the decoder tensors (sequential reads)
@@ -23,6 +28,12 @@ let mod = null;
 let modulePromise = null;
 let nextModel = 1;
 let ioError = null;  // the last failed read, reported with the engine's error that it caused
+const gpus = new Map();        // WebGPU engine hosts by id (engine_host.js)
+const handleGpu = new Map();   // engine handle -> its GPU id
+const callHandle = new Map();  // chat call -> engine handle
+const openingGpu = new Map();  // open call -> the GPU id its engine will use
+const closingGpu = new Map();  // close call -> the GPU id to let go of once closed
+let nextGpu = 1;
 const stats = { requests: 0, bytes: 0, tableRequests: 0, tableBytes: 0, wholeFileReads: 0 };
 
 class WorkerError extends Error {
@@ -224,7 +235,15 @@ function loadModule(moduleUrl) {
           message.error = { code: ioError.code, message: `${ioError.message} (${message.error.message})` };
           ioError = null;
         }
+        const lost = gpus.get(handleGpu.get(callHandle.get(call)))?.lost;
+        if (message.error && lost) message.error = { code: 'device_lost', message: lost.message };
+        callHandle.delete(call);
+        settleGpu(call, message);
         post({ type: 'reply', call, message });
+      },
+      gemma4Gpu: (gpu, kind, words) => {
+        const host = gpus.get(gpu);
+        return host ? host.handle(kind, words) : Promise.reject(new Error(`no WebGPU engine ${gpu}`));
       },
       gemma4Token: (call, text) => post({ type: 'token', call, message: JSON.parse(text) }),
     });
@@ -285,7 +304,87 @@ async function mountModel(FS, source) {
     progress(name)(bytes.length);
   }
   for (const f of files) addLazyFile(FS, dir, f.name, source, f.size, f.table, progress(f.name));
-  return { dir, files: files.map((f) => ({ name: f.name, size: f.size, table: f.table })) };
+  // The GPU load reads by tensor, not by file: it ends the count itself.
+  const done = () => post({ type: 'progress', loaded: total, total, file: 'weights' });
+  return { dir, files: files.map((f) => ({ name: f.name, size: f.size, table: f.table })), progress, done };
+}
+
+// ---- WebGPU -------------------------------------------------------------------------------------
+
+let deviceChoicePromise = null;
+const deviceChoice = () => (deviceChoicePromise ||= import(new URL('../../webgpu/src/device_choice.js', self.location.href).href));
+
+// The source as web/webgpu's checkpoint folder (async reads by byte range), counted in `stats`
+// and the load progress like the module's own reads.
+function checkpointFiles(source, tables, progress) {
+  return {
+    where: source.name,
+    async exists(name) {
+      try {
+        await source.size(name);
+        return true;
+      } catch (e) {
+        if (e instanceof WorkerError && e.code === 'not_found') return false;
+        throw e;
+      }
+    },
+    size: (name) => source.size(name),
+    async read(name, offset, length) {
+      const bytes = source.read(name, offset, offset + length);
+      stats.requests++;
+      stats.bytes += bytes.length;
+      const table = tables.get(name);
+      if (table && offset >= table.start && offset < table.end) {
+        stats.tableRequests++;
+        stats.tableBytes += bytes.length;
+      } else {
+        progress(name)(bytes.length);
+      }
+      return bytes;
+    },
+  };
+}
+
+const dropGpu = (gpu) => {
+  gpus.get(gpu)?.destroy();
+  gpus.delete(gpu);
+};
+
+// An open's reply ties its GPU engine to the engine handle (or drops it when the open failed);
+// a close's reply drops it.
+function settleGpu(call, message) {
+  if (openingGpu.has(call)) {
+    const gpu = openingGpu.get(call);
+    openingGpu.delete(call);
+    if (message.error) dropGpu(gpu);
+    else handleGpu.set(message.handle, gpu);
+  }
+  if (closingGpu.has(call)) {
+    const gpu = closingGpu.get(call);
+    closingGpu.delete(call);
+    if (gpu) dropGpu(gpu);
+  }
+}
+
+// Chooses the device and, for WebGPU, loads the weights onto it (device_choice.js). Returns the
+// device info and the options the module opens the engine with.
+async function prepareDevice(source, mounted, engineOptions) {
+  const requested = engineOptions.device || 'cpu';
+  const options = { ...engineOptions, device: 'cpu' };
+  if (requested === 'cpu') return { info: { device: 'cpu', reason: 'asked for the CPU' }, options };
+  const tables = new Map(mounted.files.filter((f) => f.table).map((f) => [f.name, f.table]));
+  let chosen;
+  try {
+    chosen = await (await deviceChoice()).openOnDevice({ device: requested, dtype: engineOptions.dtype,
+                                                         files: checkpointFiles(source, tables, mounted.progress) });
+  } catch (e) {
+    throw e instanceof WorkerError ? e : new WorkerError(e.code || 'model_error', e.message);
+  }
+  if (chosen.device === 'cpu') return { info: { device: 'cpu', reason: chosen.reason }, options };
+  mounted.done();
+  const gpu = nextGpu++;
+  gpus.set(gpu, chosen.host);
+  return { info: { device: 'webgpu', reason: chosen.reason, gpu }, options: { ...engineOptions, device: 'webgpu', gpu } };
 }
 
 const argTypes = (args) => ['number', ...args.map((a) => (typeof a === 'string' ? 'string' : 'number'))];
@@ -298,16 +397,25 @@ async function open(m) {
   if (!source) throw new WorkerError('bad_request', "model needs { url: 'https://…/model-folder/' } or { files: [File, …] }");
   const mounted = await mountModel(mod.FS, source);
   post({ type: 'mounted', call: m.call, files: mounted.files });
-  ccall('gemma4_open', m.call, [mounted.dir, JSON.stringify(m.options)]);
+  const device = await prepareDevice(source, mounted, m.options);
+  post({ type: 'device', call: m.call, info: device.info });
+  if (device.info.gpu) openingGpu.set(m.call, device.info.gpu);
+  ccall('gemma4_open', m.call, [mounted.dir, JSON.stringify(device.options)]);
 }
 
 self.onmessage = async (event) => {
   const m = event.data;
   try {
     if (m.type === 'open') await open(m);
-    else if (m.type === 'chat') ccall('gemma4_chat', m.call, [m.handle, m.request]);
-    else if (m.type === 'cancel') mod.ccall('gemma4_cancel', null, ['number'], [m.call]);
-    else if (m.type === 'close') ccall('gemma4_close', m.call, [m.handle]);
+    else if (m.type === 'chat') {
+      callHandle.set(m.call, m.handle);
+      ccall('gemma4_chat', m.call, [m.handle, m.request]);
+    } else if (m.type === 'cancel') mod.ccall('gemma4_cancel', null, ['number'], [m.call]);
+    else if (m.type === 'close') {
+      closingGpu.set(m.call, handleGpu.get(m.handle));
+      handleGpu.delete(m.handle);
+      ccall('gemma4_close', m.call, [m.handle]);
+    }
     else if (m.type === 'stats')
       post({ type: 'reply', call: m.call, message: { ...stats, heapBytes: mod && mod.HEAP8 ? mod.HEAP8.length : null } });
   } catch (e) {

@@ -66,7 +66,14 @@ export async function createContext({ useSubgroups = true, maxBindingBytes } = {
   device.onuncapturederror = (event) => errors.push(event.error.message);
   const adapterBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const binding = maxBindingBytes ? Math.min(maxBindingBytes, adapterBinding) : adapterBinding;
+  const info = adapter.info ?? {};
   const ctx = {
+    adapter: {
+      vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '',
+      // A software rasterizer (SwiftShader, WARP): WebGPU works but is slower than the CPU engine.
+      fallback: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) ||
+                /swiftshader|warp|llvmpipe|lavapipe/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
+    },
     gpu,  // dawn.node lives as long as this object is referenced: work in flight needs it
     device,
     subgroups,

@@ -30,18 +30,21 @@ export class TokenRangeError extends RangeError {
 export class Gemma4WebGpu {
   // options: dir (a model folder, Node) or files (checkpoint.js's folder interface); format
   // ('f32' | 'q8_0' | 'q4_0'); activations ('int8' | 'f32': what quantized matmuls multiply); kv ({ blockSize, blocks: { sliding, full } }); useSubgroups;
-  // maxBindingBytes (tests: force split bindings); context (an existing createContext result).
-  static async load({ dir, files, format = 'f32', activations = 'int8', kv = {}, useSubgroups = true, maxBindingBytes, context } = {}) {
-    const folder = files ?? (await nodeFolder(dir));
-    const ckpt = await openCheckpoint(folder);
-    const config = parseConfig(ckpt.config, `${folder.where ?? 'model'}/config.json`);
-    const ctx = context ?? (await createContext({ useSubgroups, maxBindingBytes }));
+  // maxBindingBytes (tests: force split bindings); context (an existing createContext result;
+  // ownContext: the engine destroys it with itself, and if the load fails).
+  static async load({ dir, files, format = 'f32', activations = 'int8', kv = {}, useSubgroups = true, maxBindingBytes, context, ownContext = false } = {}) {
+    const owns = !context || ownContext;
+    let ctx = context;
     try {
+      const folder = files ?? (await nodeFolder(dir));
+      const ckpt = await openCheckpoint(folder);
+      const config = parseConfig(ckpt.config, `${folder.where ?? 'model'}/config.json`);
+      ctx ??= await createContext({ useSubgroups, maxBindingBytes });
       const weights = await loadWeights(ctx, ckpt, config, format, { activations });
       const cache = new KvCache(ctx, config, kv);
-      return new Gemma4WebGpu(ctx, ckpt, config, weights, cache, !context);
+      return new Gemma4WebGpu(ctx, ckpt, config, weights, cache, owns);
     } catch (e) {
-      if (!context) destroyContext(ctx);
+      if (owns && ctx) destroyContext(ctx);
       throw e;
     }
   }
@@ -58,6 +61,14 @@ export class Gemma4WebGpu {
 
   newSequence() {
     return this.cache.newSequence();
+  }
+
+  // Replaces the KV cache with one of this shape (the native engine's pool: engine_host.js).
+  // Every sequence of the old cache becomes unusable.
+  resizeKvCache({ blockSize, blocks }) {
+    const cache = new KvCache(this.ctx, this.config, { blockSize, blocks });
+    this.cache.destroy();
+    this.cache = cache;
   }
 
   // segments: [{ seq, tokens, logitsCount }] (logitsCount: how many of the segment's last

@@ -14,6 +14,12 @@ export class KvCacheFullError extends WebGpuError {
 
 const NONE = 0xffffffff;
 
+// Where position `pos` of a sequence lies in the pool of its attention type.
+function slotOf(cache, tables, type, pos) {
+  const bs = cache.blockSize;
+  return tables[type][Math.floor(pos / bs)] * bs + (pos % bs);
+}
+
 export class KvCache {
   // config: the parsed config; blocks: { sliding, full } block counts.
   constructor(ctx, config, { blockSize = 16, blocks = { sliding: 64, full: 64 } } = {}) {
@@ -44,6 +50,20 @@ export class KvCache {
 
   release(type, block) {
     this.free[type].push(block);
+  }
+
+  // Copies slots [0, slots) of block `src` to block `dst` in every layer of the type that owns
+  // K/V (copy-on-write of a block the native engine's prefix cache shares). Queued before any
+  // later step, so it lands before that step writes.
+  copySlots(type, src, dst, slots) {
+    const encoder = this.ctx.device.createCommandEncoder();
+    this.config.layers.forEach((spec, i) => {
+      const l = this.layers[i];
+      if (!l || spec.type !== type) return;
+      const row = spec.numKvHeads * spec.headDim * 4, bytes = slots * row;
+      for (const b of [l.k, l.v]) encoder.copyBufferToBuffer(b, src * this.blockSize * row, b, dst * this.blockSize * row, bytes);
+    });
+    this.ctx.device.queue.submit([encoder.finish()]);
   }
 
   destroy() {
@@ -79,8 +99,7 @@ export class KvSequence {
   }
 
   slot(type, pos) {
-    const bs = this.cache.blockSize;
-    return this.tables[type][Math.floor(pos / bs)] * bs + (pos % bs);
+    return slotOf(this.cache, this.tables, type, pos);
   }
 
   // After a step: the new length; sliding blocks no later position can see are returned.
@@ -97,5 +116,23 @@ export class KvSequence {
     for (const type of ['sliding', 'full']) for (const b of this.tables[type]) if (b !== NONE) this.cache.release(type, b);
     this.tables = { sliding: [], full: [] };
     this.closed = true;
+  }
+}
+
+// A sequence whose block tables the native engine keeps (its ForwardBackend, engine_host.js):
+// the tables are given for each step (entries -1, read as 0xffffffff, where a sliding block was
+// released), so there is nothing to reserve, commit or release here.
+export class ExternalSequence {
+  constructor(cache, start, tables) {
+    this.cache = cache;
+    this.length = start;
+    this.tables = tables;
+  }
+
+  reserve() {}
+  commit() {}
+
+  slot(type, pos) {
+    return slotOf(this.cache, this.tables, type, pos);
   }
 }
