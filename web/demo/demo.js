@@ -1,5 +1,7 @@
 // The demo page: pick a model (a URL or a folder), watch it load, then chat with it in the chat
-// UI of web/ui on the in-browser backend (web/ui/backends/wasm.js).
+// UI of web/ui on the in-browser backend (web/ui/backends/wasm.js). The engine runs its forward
+// pass on WebGPU when the browser has a hardware adapter (device 'auto'), else on the CPU; the
+// chat's backend label says which, and its tooltip why.
 import { mountChatApp } from '../ui/app.js';
 import { createWasmBackend } from '../ui/backends/wasm.js';
 import { Gemma4 } from '../engine/browser/gemma4.mjs';
@@ -25,7 +27,7 @@ async function load(model) {
   $('progress-text').textContent = 'starting the engine…';
   try {
     const engine = await Gemma4.create({
-      model, dtype: $('dtype').value, threads: Number($('threads').value) || 2,
+      model, dtype: $('dtype').value, threads: Number($('threads').value) || 2, device: $('device').value,
       onProgress: ({ loaded, total, file }) => {
         bar.max = total || 1;
         bar.value = loaded;
@@ -37,8 +39,10 @@ async function load(model) {
       },
     });
     window.gemma4Engine = engine;
+    const info = engine.info;
     const backend = createWasmBackend({
-      engine, label: `WebAssembly · ${engine.info.threads} threads · ${engine.info.dtype}`,
+      engine, label: info.device === 'webgpu' ? `WebGPU · ${info.dtype}` : `WebAssembly · ${info.threads} threads · ${info.dtype}`,
+      title: info.deviceReason,
     });
     $('loader').hidden = true;
     $('app').hidden = false;
@@ -61,6 +65,8 @@ $('model-files').addEventListener('change', () => {
   const files = [...$('model-files').files];
   if (files.length) load({ files });
 });
-// ?model=URL loads at once (links, the browser test).
-const preset = new URLSearchParams(location.search).get('model');
+// ?model=URL loads at once (links, the browser test); ?device= and ?dtype= preset the choices.
+const params = new URLSearchParams(location.search);
+for (const name of ['device', 'dtype']) if (params.get(name)) $(name).value = params.get(name);
+const preset = params.get('model');
 if (preset) { $('model-url').value = preset; load({ url: preset }); }

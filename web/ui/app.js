@@ -380,7 +380,7 @@ function buildLayout(root, backend) {
   ui.settings = h('dialog', { class: 'g4-settings' }, ui.form);
 
   const sidebar = h('aside', { class: 'g4-sidebar' },
-    h('div', { class: 'g4-brand' }, h('span', { text: 'gemma4' }), h('small', { text: backend.label ?? '' })),
+    h('div', { class: 'g4-brand' }, h('span', { text: 'gemma4' }), h('small', { text: backend.label ?? '', title: backend.title ?? '' })),
     ui.newChat, ui.list);
   const main = h('main', { class: 'g4-main' },
     h('header', { class: 'g4-header' }, ui.menu, ui.title, ui.status, ui.openSettings),

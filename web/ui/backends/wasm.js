@@ -6,7 +6,7 @@ import { BackendError } from './server.js';
 // The engine's error codes as the HTTP-like statuses the page words its messages by.
 const statusOf = {
   bad_request: 400, context_overflow: 400, unauthorized: 401, not_found: 404, cancelled: 499,
-  overloaded: 429, shutting_down: 503, engine_closed: 503, out_of_memory: 507,
+  overloaded: 429, shutting_down: 503, engine_closed: 503, device_lost: 503, out_of_memory: 507,
 };
 
 function backendError(e) {
@@ -15,16 +15,18 @@ function backendError(e) {
   return new BackendError(e?.message ?? String(e), { status: statusOf[e?.code] ?? 500, code, type: 'engine_error' });
 }
 
-export function createWasmBackend({ engine, label } = {}) {
+export function createWasmBackend({ engine, label, title } = {}) {
   if (!engine?.chat?.completions) throw new TypeError('createWasmBackend needs { engine } from Gemma4.create()');
   const info = engine.info ?? {};
   return {
-    label: label ?? `in this browser · WebAssembly · ${info.threads ?? '?'} threads`,
+    label: label ?? (info.device === 'webgpu' ? 'in this browser · WebGPU' : `in this browser · WebAssembly · ${info.threads ?? '?'} threads`),
+    title: title ?? info.deviceReason ?? '',
     needsApiKey: false,
     setApiKey() {},
 
     async listModels() {
-      return [{ id: info.model ?? engine.model ?? 'gemma4', object: 'model', owned_by: 'gemma4 (WebAssembly)' }];
+      return [{ id: info.model ?? engine.model ?? 'gemma4', object: 'model',
+                owned_by: info.device === 'webgpu' ? 'gemma4 (WebGPU)' : 'gemma4 (WebAssembly)' }];
     },
 
     async status() {
