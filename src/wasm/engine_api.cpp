@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/engine.h"
+#include "gemma4/model.h"
 #include "gemma4/output_parser.h"
 #include "wasm/chat_request.h"
 #include "wasm/js_forward_backend.h"
@@ -109,6 +111,36 @@ void open_engine(int call, const std::string& dir, const std::string& options_te
   post(false, call, {{"handle", handle}, {"model", engine->model_name()}, {"device", device}, {"warnings", engine->warnings()}});
 }
 
+// The logits of every position of a token sequence, written as little-endian float32 [T, vocab]
+// to options.out (the `gemma4 logits` contract; Node's file system under NODERAWFS).
+void logits(int call, const std::string& dir, const std::string& options_text) {
+  const json options = json::parse(options_text, nullptr, false);
+  if (options.is_discarded() || !options.is_object() || !options.contains("tokens") || !options["tokens"].is_array())
+    throw gemma4::wasm::RequestError("logits options need { tokens: [ids], out: 'file' }");
+  const std::vector<int32_t> tokens = options["tokens"].get<std::vector<int32_t>>();
+  if (tokens.empty()) throw gemma4::wasm::RequestError("no tokens given");
+  const int64_t chunk = options.value("chunk", static_cast<int64_t>(tokens.size()));
+  if (chunk <= 0) throw gemma4::wasm::RequestError("the prefill chunk must be positive");
+  gemma4::ModelOptions mo;
+  mo.dtype = options.value("dtype", std::string("f32"));
+  mo.threads = options.value("threads", 2);
+  mo.weight_cache = false;
+  auto model = gemma4::Model::load(dir, mo);
+  gemma4::SessionOptions so;
+  so.max_context = static_cast<int64_t>(tokens.size());
+  so.max_chunk = chunk;
+  so.kv_type = options.value("kv_type", std::string("f32"));
+  gemma4::Session session(model, so);
+  std::vector<float> all;
+  session.append_all_logits(tokens, chunk, all);
+  const std::string out = options.value("out", std::string());
+  std::ofstream f(out, std::ios::binary);
+  if (!f) throw gemma4::Error("cannot write " + out);
+  f.write(reinterpret_cast<const char*>(all.data()), static_cast<std::streamsize>(all.size() * sizeof(float)));
+  if (!f.flush()) throw gemma4::Error("writing " + out + " failed");
+  post(false, call, {{"rows", tokens.size()}, {"vocab", model->config().vocab_size}});
+}
+
 void chat(int call, int handle, const std::string& request_text) {
   auto engine = engine_of(handle);
   if (!engine) throw gemma4::wasm::RequestError("the engine is closed");
@@ -155,6 +187,11 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE void gemma4_open(int call, const char* dir, const char* options_json) {
   std::string d = dir, o = options_json;
   run_detached(call, [call, d, o] { open_engine(call, d, o); });
+}
+
+EMSCRIPTEN_KEEPALIVE void gemma4_logits(int call, const char* dir, const char* options_json) {
+  std::string d = dir, o = options_json;
+  run_detached(call, [call, d, o] { logits(call, d, o); });
 }
 
 EMSCRIPTEN_KEEPALIVE void gemma4_chat(int call, int handle, const char* request_json) {
