@@ -136,6 +136,13 @@ export async function readTensorF32(ckpt, t) {
   return decodeInto(t.dtype, bytes, new Float32Array(t.bytes / DTYPE_BYTES[t.dtype]), 1);
 }
 
+// Rows [row0, row0 + rows) of a 2-D tensor as float32 (exact conversion).
+export async function readRowsF32(ckpt, t, row0, rows) {
+  const cols = t.shape[1], size = DTYPE_BYTES[t.dtype];
+  const bytes = await ckpt.files.read(t.file, t.offset + row0 * cols * size, rows * cols * size);
+  return decodeInto(t.dtype, bytes, new Float32Array(rows * cols), 1);
+}
+
 // Row `row` of a 2-D tensor as float32 times `scale` (a float32 product), into `out`.
 export async function readRowF32(ckpt, t, row, scale, out) {
   const cols = t.shape[1], size = DTYPE_BYTES[t.dtype];

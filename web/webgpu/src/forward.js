@@ -31,8 +31,9 @@ export class Gemma4WebGpu {
   // options: dir (a model folder, Node) or files (checkpoint.js's folder interface); format
   // ('f32' | 'q8_0' | 'q4_0'); activations ('int8' | 'f32': what quantized matmuls multiply); kv ({ blockSize, blocks: { sliding, full } }); useSubgroups;
   // maxBindingBytes (tests: force split bindings); context (an existing createContext result;
-  // ownContext: the engine destroys it with itself, and if the load fails).
-  static async load({ dir, files, format = 'f32', activations = 'int8', kv = {}, useSubgroups = true, maxBindingBytes, context, ownContext = false } = {}) {
+  // ownContext: the engine destroys it with itself, and if the load fails); loadChunkBytes (tests:
+  // the piece size weights are read, converted and uploaded in).
+  static async load({ dir, files, format = 'f32', activations = 'int8', kv = {}, useSubgroups = true, maxBindingBytes, context, ownContext = false, loadChunkBytes } = {}) {
     const owns = !context || ownContext;
     let ctx = context;
     try {
@@ -40,7 +41,7 @@ export class Gemma4WebGpu {
       const ckpt = await openCheckpoint(folder);
       const config = parseConfig(ckpt.config, `${folder.where ?? 'model'}/config.json`);
       ctx ??= await createContext({ useSubgroups, maxBindingBytes });
-      const weights = await loadWeights(ctx, ckpt, config, format, { activations });
+      const weights = await loadWeights(ctx, ckpt, config, format, { activations, chunkBytes: loadChunkBytes });
       const cache = new KvCache(ctx, config, kv);
       return new Gemma4WebGpu(ctx, ckpt, config, weights, cache, owns);
     } catch (e) {

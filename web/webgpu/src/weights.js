@@ -5,14 +5,18 @@
 // tables stay on the CPU side: their rows are read from the checkpoint when a step needs them.
 // A tied LM head is the token embedding in the weight format.
 import { storageBuffer } from './context.js';
-import { uploadRows, destroyRows } from './split_tensor.js';
-import { checkTensor, readTensorF32 } from './checkpoint.js';
+import { allocateRows, writeRows, destroyRows } from './split_tensor.js';
+import { checkTensor, readRowsF32, readTensorF32 } from './checkpoint.js';
 import { quantizeQ4_0, quantizeQ8_0 } from './quant.js';
 import { WEIGHT_FORMATS } from './kernels/matmul.js';
 
+// Matrices are read, converted and uploaded this many source bytes at a time, so loading E2B's
+// LM head (805 MB in bf16, 1.6 GB as f32) never holds it whole in JS memory.
+const LOAD_CHUNK_BYTES = 16 << 20;
+
 // activations: 'int8' (default: quantized matmuls multiply int8-quantized activations, as the
-// native engine's do) or 'f32'.
-export async function loadWeights(ctx, ckpt, config, format = 'f32', { activations = 'int8' } = {}) {
+// native engine's do) or 'f32'; chunkBytes: the read size (tests: small, to cross part bounds).
+export async function loadWeights(ctx, ckpt, config, format = 'f32', { activations = 'int8', chunkBytes = LOAD_CHUNK_BYTES } = {}) {
   if (activations !== 'int8' && activations !== 'f32') throw new TypeError(`activations must be 'int8' or 'f32', got '${activations}'`);
   if (!(format in WEIGHT_FORMATS)) throw new TypeError(`unknown weight format '${format}' (f32, q8_0, q4_0)`);
   const c = config;
@@ -33,11 +37,18 @@ export async function loadWeights(ctx, ckpt, config, format = 'f32', { activatio
   const scalar = async (name) => (await readTensorF32(ckpt, tensor(name, [1])))[0];
   const matrices = [];
   const matrix = async (t, rows, cols) => {
-    const values = await readTensorF32(ckpt, t);
     const fmt = format !== 'f32' && cols % 32 === 0 ? format : 'f32';
-    const bytes = fmt === 'f32' ? values : fmt === 'q8_0' ? quantizeQ8_0(values, rows, cols) : quantizeQ4_0(values, rows, cols);
-    const m = { format: fmt, rows, cols, quantizedActivations: fmt !== 'f32' && activations === 'int8', tensor: uploadRows(ctx, bytes, rows, WEIGHT_FORMATS[fmt].rowBytes(cols)) };
+    const m = { format: fmt, rows, cols, quantizedActivations: fmt !== 'f32' && activations === 'int8',
+                tensor: allocateRows(ctx, rows, WEIGHT_FORMATS[fmt].rowBytes(cols)) };
     matrices.push(m);
+    // Pieces of a multiple of 4 rows (split_tensor.js: aligned writes).
+    const step = Math.max(4, Math.floor(chunkBytes / (t.bytes / rows) / 4) * 4);
+    for (let row0 = 0; row0 < rows; row0 += step) {
+      const n = Math.min(step, rows - row0);
+      const values = await readRowsF32(ckpt, t, row0, n);
+      const bytes = fmt === 'f32' ? new Uint8Array(values.buffer) : fmt === 'q8_0' ? quantizeQ8_0(values, n, cols) : quantizeQ4_0(values, n, cols);
+      writeRows(ctx, m.tensor, row0, bytes);
+    }
     return m;
   };
   const H = c.hiddenSize, L = c.numLayers, P = c.hiddenSizePerLayerInput;

@@ -138,10 +138,11 @@ describe('forward pass, other paths', async () => {
   const window = tinyA.seq('window');
   const gold = tinyA.golden(window);
 
-  it('subgroups off, workgroup matmul kernel, split bindings', async () => {
+  it('subgroups off, workgroup matmul kernel, split bindings, weights loaded in pieces across the splits', async () => {
     const ctx = await createContext({ useSubgroups: false, maxBindingBytes: 96 * 1024 });
     ctx.narrowMatmulCols = 0;
-    const engine = await Gemma4WebGpu.load({ dir: tinyA.dir, context: ctx, kv: { blockSize: 4, blocks: { sliding: 16, full: 16 } } });
+    const engine = await Gemma4WebGpu.load({ dir: tinyA.dir, context: ctx, kv: { blockSize: 4, blocks: { sliding: 16, full: 16 } },
+                                             loadChunkBytes: 7 * 1024 });
     try {
       assert.equal(ctx.subgroups, false);
       assert.ok(engine.weights.lmHead.tensor.parts.length > 1, 'the LM head is split');
