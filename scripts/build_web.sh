@@ -13,4 +13,4 @@ if ! command -v emcmake >/dev/null; then
 fi
 jobs="${GEMMA4_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 [ -f build-wasm/build.ninja ] || emcmake cmake -S . -B build-wasm -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-wasm -j"$jobs" --target gemma4_engine_web
+cmake --build build-wasm -j"$jobs" --target gemma4_engine_web gemma4_engine

@@ -255,6 +255,13 @@ export class Gemma4WebGpu {
     }
   }
 
+  // GPU memory held, in bytes: weights, the KV cache and the step buffers grown so far.
+  memory() {
+    const kv = this.cache.layers.reduce((a, l) => a + (l ? l.k.size + l.v.size : 0), 0);
+    const scratch = [...(this.ctx.scratch?.values() ?? [])].reduce((a, b) => a + b.size, 0);
+    return { weights: this.weights.gpuBytes, kv, scratch, total: this.weights.gpuBytes + kv + scratch };
+  }
+
   destroy() {
     this.cache.destroy();
     destroyWeights(this.weights);
