@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the browser build of the engine (build-wasm/web-engine-browser/gemma4_engine_web.{js,wasm,
-# worker.js}) with Debian's emscripten: what the demo page (web/demo/) and the browser test load.
+# worker.js}) with Debian's emscripten: what the demo page (web/demo/) and the browser test load;
+# and the Node module (build-wasm/web-engine/) that web/engine/ and web/bin/gemma4-web.mjs load.
 # A second run with nothing changed takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
