@@ -57,9 +57,11 @@ async function load(model) {
   }
 }
 
+// A Hugging Face model id (org/name) or a folder URL.
+const modelOf = (text) => (/^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(text) ? { hub: text } : { url: text });
 $('url-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  load({ url: $('model-url').value.trim() });
+  load(modelOf($('model-url').value.trim()));
 });
 $('model-files').addEventListener('change', () => {
   const files = [...$('model-files').files];
@@ -69,4 +71,4 @@ $('model-files').addEventListener('change', () => {
 const params = new URLSearchParams(location.search);
 for (const name of ['device', 'dtype']) if (params.get(name)) $(name).value = params.get(name);
 const preset = params.get('model');
-if (preset) { $('model-url').value = preset; load({ url: preset }); }
+if (preset) { $('model-url').value = preset; load(modelOf(preset)); }

@@ -26,6 +26,8 @@ const throwIfError = (message) => {
 };
 
 function checkModelFolder(model) {
+  if (model && typeof model.hub === 'string')
+    throw new Gemma4Error('bad_request', `in Node the model is a local folder: download ${model.hub} with \`gemma4 pull ${model.hub}\` and pass { model: { dir } }`);
   if (!model || typeof model.dir !== 'string')
     throw new Gemma4Error('bad_request', "create() needs { model: { dir: 'path/to/model/folder' } }");
   for (const name of ['config.json', 'tokenizer.json']) {

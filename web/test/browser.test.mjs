@@ -296,6 +296,34 @@ test('bad input: typed errors for a missing folder, a 401, a truncated or corrup
   await other.context.close();
 });
 
+test("a Hugging Face model id: read from the Hub's resolve/ layout, a gated model with its token", async () => {
+  // 127.0.0.1 plays the Hub: /hub/ORG/NAME/resolve/REVISION/FILE, gated (401 without the token).
+  const hub = await serve({ mounts: { '/hub/test-org/tiny-a/resolve/main/': path.join(repo, 'tests/data/tiny-a') },
+                            deny: { '/hub/': { status: 401, token: 'hf_test' } } });
+  const { page, errors, context } = await openPage(hub.origin);
+  const endpoint = `${hub.origin}/hub`;
+  const gated = await createInPage(page, { model: { hub: 'test-org/tiny-a', endpoint }, dtype: 'f32', threads: 2 });
+  assert.equal(gated.error?.code, 'unauthorized', JSON.stringify(gated));
+  const created = await createInPage(page, { model: { hub: 'test-org/tiny-a', endpoint, token: 'hf_test' }, dtype: 'f32', threads: 2 });
+  assert.ok(!created.error, JSON.stringify(created.error));
+  assert.equal(created.info.model, 'tiny-a');
+  const c = caseNamed('greedy');
+  const content = await page.evaluate(async (request) => (await window.engine.chat.completions.create(request)).choices[0].message.content,
+                                      { messages, ...c.request });
+  assert.equal(content, c.text);
+  await page.evaluate(() => window.engine.unload());
+  for (const [model, pattern] of [[{ hub: 'no-slash' }, /model id/], [{ hub: 'a/b/../c' }, /model id/],
+                                  [{ hub: 'test-org/tiny-a', revision: '../x' }, /revision/]]) {
+    const bad = await createInPage(page, { model: { ...model, endpoint } });
+    assert.equal(bad.error?.code, 'bad_request', JSON.stringify(bad));
+    assert.match(bad.error.message, pattern);
+  }
+  const missing = await createInPage(page, { model: { hub: 'test-org/absent', endpoint, token: 'hf_test' } });
+  assert.equal(missing.error?.code, 'not_found', JSON.stringify(missing));
+  assert.deepEqual(errors.filter((e) => !/401|404|Failed to load resource/.test(e)), []);
+  await context.close();
+});
+
 test('a page without cross-origin isolation is told so', async () => {
   const plain = await serve({ isolated: false });
   const { page, context } = await openPage(plain.origin);

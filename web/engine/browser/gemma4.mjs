@@ -76,6 +76,29 @@ class WorkerHost {
 
 const throwIfError = (message) => sharedThrowIfError(Gemma4Error, message);
 
+const HUB_ENDPOINT = 'https://huggingface.co';
+const HUB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+// Where the model's files are read from: { url, headers, name } or { files }. A Hub id becomes
+// the repository's resolve/ URL (files as on the Hub, Range requests through its CDN); `token`
+// becomes the Authorization header a gated model needs.
+function modelSource(model) {
+  const headers = { ...(model.headers || {}) };
+  if (model.token) headers.Authorization = `Bearer ${model.token}`;
+  if (typeof model.hub === 'string') {
+    if (!HUB_ID.test(model.hub) || model.hub.includes('..'))
+      throw new Gemma4Error('bad_request', `'${model.hub}' is not a Hugging Face model id (org/name)`);
+    const revision = model.revision || 'main';
+    if (!/^[A-Za-z0-9._-]+$/.test(revision) || revision.includes('..'))
+      throw new Gemma4Error('bad_request', `'${revision}' is not a revision (a branch, tag or commit)`);
+    const endpoint = (model.endpoint || HUB_ENDPOINT).replace(/\/+$/, '');
+    return { url: new URL(`${endpoint}/${model.hub}/resolve/${encodeURIComponent(revision)}/`, location.href).href, headers,
+             name: model.hub.split('/')[1] };
+  }
+  if (typeof model.url === 'string') return { url: new URL(model.url, location.href).href, headers };
+  return { files: model.files };
+}
+
 class BrowserEngine {
   constructor(host, handle, info) {
     this.host = host;
@@ -115,9 +138,11 @@ class BrowserEngine {
 }
 
 export const Gemma4 = {
-  // options.model: { url: base URL of a model folder (config.json, tokenizer.json, safetensors
-  //   as on the Hugging Face Hub), headers: extra request headers (e.g. Authorization) }
-  //   or { files: [File, ...] } picked by the user (the folder's files).
+  // options.model: { hub: 'org/name' (a Hugging Face model id), revision: 'main', endpoint:
+  //   'https://huggingface.co' } or { url: base URL of a model folder (config.json,
+  //   tokenizer.json, safetensors as on the Hub) }, either with headers (extra request headers)
+  //   and token (a Hub access token, for gated models); or { files: [File, ...] } picked by the
+  //   user (the folder's files).
   // options.dtype ("f32", "bf16", "q8_0", "q4_0"), threads, max_context, parallel (requests
   // batched into one step, default 1), device ("auto", the
   // default: WebGPU when the browser has a hardware adapter, else the CPU; "webgpu"; "cpu"),
@@ -125,17 +150,18 @@ export const Gemma4 = {
   // and worker.js are served). engine.info.device says which runs the model, info.deviceReason why.
   async create(options = {}) {
     const model = options.model;
-    if (!model || (typeof model.url !== 'string' && !Array.isArray(model.files)))
-      throw new Gemma4Error('bad_request', "create() needs { model: { url: 'https://…/model-folder/' } } or { model: { files } }");
+    if (!model || (typeof model.url !== 'string' && typeof model.hub !== 'string' && !Array.isArray(model.files)))
+      throw new Gemma4Error('bad_request',
+        "create() needs { model: { hub: 'org/name' } }, { model: { url: 'https://…/model-folder/' } } or { model: { files } }");
     if (!globalThis.crossOriginIsolated)
       throw new Gemma4Error('not_cross_origin_isolated',
         'this page is not cross-origin isolated, so the WebAssembly engine cannot share memory between its threads: ' +
         'serve it with "Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"');
+    const source = modelSource(model);
     const threads = options.threads || Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
     const host = new WorkerHost(options.workerUrl || defaultWorkerUrl());
     host.onProgress = options.onProgress || null;
     host.onLog = options.onLog || null;
-    const source = model.url ? { url: new URL(model.url, location.href).href, headers: model.headers || {} } : { files: model.files };
     const engineOptions = { dtype: options.dtype || 'f32', threads, max_context: options.max_context || 2048,
                             parallel: options.parallel || 1,
                             device: options.device || 'auto' };

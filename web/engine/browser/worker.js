@@ -52,12 +52,12 @@ function httpError(url, status, statusText) {
 // ---- the places files come from --------------------------------------------------------------
 
 // A model folder at a base URL. `read` is synchronous (only a worker may do that).
-function urlSource(base, headers = {}) {
+function urlSource(base, headers = {}, name = null) {
   const root = new URL(base.endsWith('/') ? base : `${base}/`, self.location.href);
   const urlOf = (name) => new URL(name, root).href;
   const setHeaders = (xhr) => { for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v); };
   return {
-    name: decodeURIComponent(root.pathname.split('/').filter(Boolean).pop() || root.hostname),
+    name: name || decodeURIComponent(root.pathname.split('/').filter(Boolean).pop() || root.hostname),
     async fetchSmall(name, optional = false) {
       let res;
       try {
@@ -392,7 +392,7 @@ const ccall = (fn, call, args) => mod.ccall(fn, null, argTypes(args), [call, ...
 
 async function open(m) {
   await loadModule(m.moduleUrl);
-  const source = m.source.url ? urlSource(m.source.url, m.source.headers)
+  const source = m.source.url ? urlSource(m.source.url, m.source.headers, m.source.name)
                : m.source.files ? fileSource(m.source.files) : null;
   if (!source) throw new WorkerError('bad_request', "model needs { url: 'https://…/model-folder/' } or { files: [File, …] }");
   const mounted = await mountModel(mod.FS, source);
