@@ -1,0 +1,46 @@
+// The gemma4 engine in a browser page (gemma4.mjs).
+import type { ChatCompletions, CommonCreateOptions } from '../types.js';
+
+export { Gemma4Error } from '../types.js';
+export type * from '../types.js';
+
+export type BrowserModel =
+  | { hub: string; revision?: string; endpoint?: string; token?: string; headers?: Record<string, string> }
+  | { url: string; token?: string; headers?: Record<string, string> }
+  | { files: File[] };
+
+export interface BrowserCreateOptions extends CommonCreateOptions {
+  model: BrowserModel;
+  onProgress?: (progress: { loaded: number; total: number; file: string }) => void;
+  onLog?: (text: string) => void;
+  moduleUrl?: string;
+  workerUrl?: string;
+}
+
+export interface EngineInfo {
+  backend: 'wasm' | 'webgpu';
+  device: 'cpu' | 'webgpu';
+  deviceReason: string;
+  model: string;
+  threads: number;
+  dtype: string;
+  crossOriginIsolated: boolean;
+  simd: boolean;
+  files: Array<{ name: string; size: number; table: { start: number; end: number } | null }>;
+  warnings: string[];
+}
+
+export interface BrowserEngine {
+  readonly model: string;
+  readonly info: EngineInfo;
+  readonly closed: boolean;
+  readonly chat: { completions: ChatCompletions };
+  /** Bytes read for the model so far. */
+  stats(): Promise<{ requests: number; bytes: number; tableRequests: number; tableBytes: number; wholeFileReads: number; heapBytes: number | null }>;
+  unload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export declare const Gemma4: {
+  create(options: BrowserCreateOptions): Promise<BrowserEngine>;
+};
