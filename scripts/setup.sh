@@ -55,7 +55,8 @@ webgpu_pkg="$(dirname "$0")/../web/webgpu"
 if [ ! -f "$webgpu_pkg/node_modules/.package-lock.json" ] || [ "$webgpu_pkg/package-lock.json" -nt "$webgpu_pkg/node_modules/.package-lock.json" ]; then
   (cd "$webgpu_pkg" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-# The browser test and the demo page (web/): puppeteer-core, pinned by web/package-lock.json,
+# The browser test, the typings check and the demo page (web/): puppeteer-core and typescript,
+# pinned by web/package-lock.json;
 # drives Debian's chromium (no browser download).
 web_pkg="$(dirname "$0")/../web"
 if [ ! -f "$web_pkg/node_modules/.package-lock.json" ] || [ "$web_pkg/package-lock.json" -nt "$web_pkg/node_modules/.package-lock.json" ]; then
