@@ -23,10 +23,33 @@ Node make_node(NodeKind kind) {
 constexpr int kMaxSchemaDepth = 64;
 constexpr int kMaxAllOfDepth = 16;
 
-const std::set<std::string>& annotation_keywords() {
-  static const std::set<std::string> k = {"title", "description", "default", "examples", "$schema", "$id",
-                                          "$comment", "deprecated", "readOnly", "writeOnly", "strict", "name"};
+// The keywords the compiler turns into grammar.
+const std::set<std::string>& implemented_keywords() {
+  static const std::set<std::string> k = {
+      "type", "enum", "const", "anyOf", "allOf", "$ref", "properties", "required", "additionalProperties", "items",
+      "minItems", "maxItems", "minLength", "maxLength", "oneOf", "pattern", "format", "minimum", "maximum",
+      "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};
   return k;
+}
+
+// Keywords JSON Schema defines (drafts 3 to 2020-12) that constrain values but are not
+// implemented: errors, since an answer could break them.
+const std::set<std::string>& unimplemented_keywords() {
+  static const std::set<std::string> k = {
+      "not", "if", "then", "else", "dependentSchemas", "dependentRequired", "dependencies", "patternProperties",
+      "propertyNames", "minProperties", "maxProperties", "uniqueItems", "prefixItems", "additionalItems", "contains",
+      "minContains", "maxContains", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
+      "extends", "disallow", "divisibleBy"};
+  return k;
+}
+
+// Everything else constrains nothing: JSON Schema's annotations (title, description, default,
+// examples, $id, readOnly, ...) and keywords it does not define, which the specification says to
+// ignore (real schemas carry many: OpenAPI's `example` and `nullable`, Snowplow's `self`, editors'
+// `markdownDescription`, typos). `$defs`/`definitions` hold schemas only `$ref` reaches.
+bool is_annotation(const std::string& key) {
+  return !implemented_keywords().count(key) && !unimplemented_keywords().count(key) && key != "$defs" &&
+         key != "definitions";
 }
 
 // Values are written as JSON, or (dsl) in Gemma 4's tool-call syntax: bare keys, strings between
@@ -198,22 +221,21 @@ class SchemaCompiler {
     return options.size() == 1 ? options[0] : alt(std::move(options));
   }
 
+  // Keywords JSON Schema defines (drafts 3 to 2020-12) that constrain values but are not
+  // implemented are errors: an answer could break them. Keywords it does not define are
+  // annotations, ignored as the specification says (real schemas carry many: OpenAPI's
+  // `example` and `nullable`, Snowplow's `self`, editors' `markdownDescription`, typos).
   void check_keywords(const json& s, const std::string& path) {
-    static const std::set<std::string> supported = {
-        "type", "enum", "const", "anyOf", "allOf", "$ref", "$defs", "definitions", "properties", "required",
-        "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "oneOf", "pattern",
-        "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};
-    for (const auto& [key, value] : s.items()) {
-      if (supported.count(key) || annotation_keywords().count(key)) continue;
-      fail(path, "the keyword '" + key + "' is not supported (see docs/grammar.md for the supported subset)");
-    }
+    for (const auto& [key, value] : s.items())
+      if (unimplemented_keywords().count(key))
+        fail(path, "the keyword '" + key + "' is not supported (see docs/grammar.md for the supported subset)");
   }
 
   int reference(const json& s, const std::string& path, int depth) {
     if (!s["$ref"].is_string()) fail(path, "'$ref' must be a string");
     if (s.size() > 1) {
       for (const auto& [key, value] : s.items())
-        if (key != "$ref" && key != "$defs" && key != "definitions" && !annotation_keywords().count(key)) fail(path, "'$ref' with sibling keyword '" + key + "' is not supported");
+        if (key != "$ref" && key != "$defs" && key != "definitions" && !is_annotation(key)) fail(path, "'$ref' with sibling keyword '" + key + "' is not supported");
     }
     const std::string ref = s["$ref"];
     if (auto it = refs_.find(ref); it != refs_.end()) return it->second;
@@ -242,13 +264,29 @@ class SchemaCompiler {
   int any_of(const json& s, const char* key, const std::string& path, int depth) {
     const json& list = s[key];
     if (!list.is_array() || list.empty()) fail(path, std::string("'") + key + "' must be a non-empty array");
+    json siblings = json::object();
     for (const auto& [k, v] : s.items())
-      if (k != key && k != "$defs" && k != "definitions" && !annotation_keywords().count(k))
-        fail(path, std::string("'") + key + "' with sibling keyword '" + k + "' is not supported");
+      if (k != key && k != "$defs" && k != "definitions" && !is_annotation(k)) siblings[k] = v;
     std::vector<int> options;
-    for (size_t i = 0; i < list.size(); ++i)
-      options.push_back(compile(list[i], path + "/" + key + "/" + std::to_string(i), depth + 1));
-    return alt(std::move(options));
+    if (siblings.empty()) {
+      for (size_t i = 0; i < list.size(); ++i)
+        options.push_back(compile(list[i], path + "/" + key + "/" + std::to_string(i), depth + 1));
+      return alt(std::move(options));
+    }
+    // {A, anyOf: [B, C]} is anyOf [A and B, A and C]: each branch merged with the siblings as
+    // allOf merges. A branch that does not merge (its type contradicts the siblings', say) is left
+    // out; the answer still satisfies the schema. When none merges, the first branch's error.
+    std::optional<GrammarError> first_error;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string at = path + "/" + key + "/" + std::to_string(i);
+      try {
+        options.push_back(all_of(json{{"allOf", json::array({siblings, list[i]})}}, at, depth + 1));
+      } catch (const GrammarError& e) {
+        if (!first_error) first_error = e;
+      }
+    }
+    if (options.empty()) throw *first_error;
+    return options.size() == 1 ? options[0] : alt(std::move(options));
   }
 
   // allOf with a single subschema is that subschema. Several are merged into one schema (with the
@@ -276,7 +314,7 @@ class SchemaCompiler {
     const json* at = &s;
     for (int hops = 0; hops < kMaxAllOfDepth && at->is_object() && at->contains("$ref"); ++hops) {
       for (const auto& [key, value] : at->items())
-        if (key != "$ref" && !annotation_keywords().count(key)) fail(path, "'allOf' with a '$ref' that has sibling keywords is not supported");
+        if (key != "$ref" && !is_annotation(key)) fail(path, "'allOf' with a '$ref' that has sibling keywords is not supported");
       const json& ref = (*at)["$ref"];
       if (!ref.is_string() || ref.get<std::string>().rfind("#", 0) != 0) fail(path, "only local references ('#/...') are supported");
       try {
@@ -297,7 +335,7 @@ class SchemaCompiler {
     if (!s.is_object()) fail(path, "a schema must be an object or a boolean");
     if (s.contains("additionalProperties") && s["additionalProperties"] != json(true)) closed.push_back(&s);
     for (const auto& [key, value] : s.items()) {
-      if (annotation_keywords().count(key) || key == "$defs" || key == "definitions") continue;
+      if (is_annotation(key) || key == "$defs" || key == "definitions") continue;
       if (key == "allOf") {
         if (!value.is_array()) fail(path, "'allOf' must be a non-empty array");
         for (size_t i = 0; i < value.size(); ++i)

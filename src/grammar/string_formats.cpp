@@ -1,8 +1,9 @@
 // String formats as regular expressions. Each one generates only valid instances of its format
 // (RFC 3339 for date-time, date, time and duration; RFC 1123 host names; RFC 4291 IPv6 without
-// embedded IPv4; RFC 4122 UUIDs), though not every valid instance: February 29, leap seconds,
-// lower-case 't'/'z', host names of more than three labels and quoted e-mail local parts are never
-// generated.
+// embedded IPv4; RFC 4122 UUIDs; RFC 3986 URIs and references, ASCII only, also for iri), though not
+// every valid instance: February 29, leap seconds, lower-case 't'/'z', host names of more than
+// three labels, quoted e-mail local parts, URIs without an authority ("mailto:x"), user info or a
+// port, and relative references not starting with "/" are never generated.
 #include "grammar/grammar_impl.h"
 
 namespace gemma4 {
@@ -55,9 +56,28 @@ std::string ipv6() {
   return out;
 }
 
+// RFC 3986 characters: a path character (pchar) and the characters of a registered host name.
+const char* kUriPchar = "(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})";
+const char* kUriRegName = "(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*";
+
+// path-abempty [ "?" query ] [ "#" fragment ].
+std::string uri_path_query_fragment() {
+  const std::string p = kUriPchar;
+  return "(?:/" + p + "*)*(?:\\?(?:" + p + "|[/?])*)?(?:#(?:" + p + "|[/?])*)?";
+}
+
+// scheme "://" reg-name path-abempty [query] [fragment]: a URI with an authority (no user info or
+// port, and never the authority-less forms such as "mailto:").
+std::string uri() { return std::string("[A-Za-z][A-Za-z0-9+.-]*://") + kUriRegName + uri_path_query_fragment(); }
+
+// A URI, or a relative reference that starts with "/" (an absolute path, or "//" and a host).
+std::string uri_reference() { return uri() + "|/" + std::string(kUriPchar) + "*" + uri_path_query_fragment(); }
+
 }  // namespace
 
 std::string format_regex(std::string_view format) {
+  if (format == "uri" || format == "iri") return uri();
+  if (format == "uri-reference" || format == "iri-reference") return uri_reference();
   if (format == "date-time") return date() + "T" + time();
   if (format == "date") return date();
   if (format == "time") return time();

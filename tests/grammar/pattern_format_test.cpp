@@ -116,18 +116,27 @@ TEST(GrammarFormat, AcceptedAndRejected) {
   EXPECT_FALSE(matches(format("ipv6"), R"("1::2::3")"));
   EXPECT_TRUE(matches(format("uuid"), R"("123e4567-e89b-12d3-a456-426614174000")"));
   EXPECT_FALSE(matches(format("uuid"), R"("123e4567e89b12d3a456426614174000")"));
+  EXPECT_TRUE(matches(format("uri"), R"("https://example.com/a/b?x=1&y=%20#top")"));
+  EXPECT_TRUE(matches(format("uri"), R"("urn-x://h")"));
+  EXPECT_FALSE(matches(format("uri"), R"("/relative/path")"));
+  EXPECT_FALSE(matches(format("uri"), R"("http://exa mple.com")"));
+  EXPECT_FALSE(matches(format("uri"), R"("http://x/%zz")"));
+  EXPECT_TRUE(matches(format("uri-reference"), R"("/docs/a:b?q#f")"));
+  EXPECT_TRUE(matches(format("uri-reference"), R"("http://x.org")"));
+  EXPECT_FALSE(matches(format("uri-reference"), R"("a b")"));
   try {
-    compile_json_schema(format("iri-reference"));
+    compile_json_schema(format("json-pointer"));
     ADD_FAILURE() << "an unknown format was accepted";
   } catch (const GrammarError& e) {
-    EXPECT_NE(std::string(e.what()).find("iri-reference"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("json-pointer"), std::string::npos) << e.what();
   }
 }
 
 // Random byte-level walks through each format's grammar: every completed string passes the
 // validator's independent checks (inet_pton for addresses, a calendar for dates).
 TEST(GrammarFormat, RandomCompletionsValidate) {
-  for (const char* f : {"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}) {
+  for (const char* f : {"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uuid", "uri",
+                        "uri-reference"}) {
     const json schema = format(f);
     const auto grammar = compile_json_schema(schema);
     std::mt19937 rng(11);

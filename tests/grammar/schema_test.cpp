@@ -166,10 +166,53 @@ TEST(GrammarSchema, MultipleOfThatCannotBeWrittenIsAnErrorNamingIt) {
   }
 }
 
+// {A, oneOf: [B, C]} is A and (B or C): each branch merged with the siblings; a branch whose type
+// contradicts them is left out.
+TEST(GrammarSchema, CombinatorSiblingsMergeIntoEachBranch) {
+  const auto g = compile_json_schema(json::parse(R"({"type":"object","properties":{"kind":{"type":"string"}},
+    "oneOf":[{"properties":{"a":{"type":"integer"}},"required":["a"]},{"properties":{"b":{"type":"boolean"}},"required":["b"]}]})"));
+  auto accepts = [](const std::shared_ptr<const Grammar>& grammar, const char* text) {
+    ByteMatcher m(grammar);
+    return m.accept(text) && m.can_end();
+  };
+  for (const char* ok : {R"({"a":1})", R"({"b":true})", R"({"a":2,"kind":"x"})"}) EXPECT_TRUE(accepts(g, ok)) << ok;
+  for (const char* bad : {R"({"a":"x"})", R"({})", R"({"kind":"x"})", R"([])"}) EXPECT_FALSE(accepts(g, bad)) << bad;
+  const auto s = compile_json_schema(json::parse(R"({"type":"string","anyOf":[{"maxLength":2},{"type":"integer"}]})"));
+  EXPECT_TRUE(accepts(s, R"("ab")"));
+  EXPECT_FALSE(accepts(s, R"("abc")"));
+  EXPECT_FALSE(accepts(s, "3"));
+  EXPECT_THROW(compile_json_schema(json::parse(R"({"type":"string","anyOf":[{"type":"integer"},{"type":"boolean"}]})")), GrammarError);
+}
+
+// Keywords JSON Schema does not define are annotations: ignored (as the specification says).
+TEST(GrammarSchema, KeywordsOutsideJsonSchemaAreIgnored) {
+  const auto plain = compile_json_schema(json::parse(R"({"type":"object","properties":{"a":{"type":"integer"}},"required":["a"],
+    "additionalProperties":false})"));
+  const auto annotated = compile_json_schema(json::parse(R"({"type":"object","self":{"vendor":"com.x","name":"e"},
+    "properties":{"a":{"type":"integer","example":3,"nullable":true,"markdownDescription":"*a*"}},"required":["a"],
+    "additionalProperties":false,"x-order":["a"],"id":"urn:x"})"));
+  for (const char* text : {R"({"a":3})", R"({"a":-12})", R"({"a":"3"})", R"({"b":3})", R"({})"}) {
+    ByteMatcher p(plain), a(annotated);
+    const bool in_plain = p.accept(text) && p.can_end(), in_annotated = a.accept(text) && a.can_end();
+    EXPECT_EQ(in_plain, in_annotated) << text;
+  }
+}
+
 TEST(GrammarSchema, UnsupportedKeywordsAreErrorsNamingThem) {
+  for (const char* keyword : {"uniqueItems", "patternProperties", "dependencies", "additionalItems", "prefixItems",
+                              "minProperties", "if", "contains", "unevaluatedProperties", "propertyNames"}) {
+    json schema = json::parse(R"({"type":"object"})");
+    schema[keyword] = json::object();
+    try {
+      compile_json_schema(schema);
+      ADD_FAILURE() << "accepted " << keyword;
+    } catch (const GrammarError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("'") + keyword + "'"), std::string::npos) << e.what();
+    }
+  }
   for (const char* text : {R"x({"type":"string","pattern":"a(?=b)"})x", R"({"type":"number","multipleOf":2})",
                            R"({"not":{"type":"string"}})", R"({"allOf":[{"type":"string"},{"type":"number"}]})",
-                           R"({"type":"string","format":"uri"})", R"({"$ref":"https://example.com/s.json"})",
+                           R"({"type":"string","format":"json-pointer"})", R"({"$ref":"https://example.com/s.json"})",
                            R"({"type":"object","properties":{},"required":["a"]})", R"({"type":"widget"})"}) {
     try {
       compile_json_schema(json::parse(text));

@@ -60,6 +60,21 @@ inline bool valid_format(const std::string& format, const std::string& s) {
     static const std::regex local(R"(^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$)");
     return std::regex_match(s.substr(0, at), local) && valid_hostname(s.substr(at + 1));
   }
+  // RFC 3986's generic syntax (Appendix B's split, each part checked against its ABNF).
+  if (format == "uri" || format == "uri-reference" || format == "iri" || format == "iri-reference") {
+    static const std::regex parts(R"(^(([^:/?#]+):)?(//([^/?#]*))?([^?#]*)(\?([^#]*))?(#(.*))?$)");
+    static const std::regex scheme("^[A-Za-z][A-Za-z0-9+.-]*$");
+    static const std::regex chars(R"(^([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*$)");
+    std::smatch m;
+    if (!std::regex_match(s, m, parts)) return false;
+    const bool absolute = m[2].matched;
+    if (absolute && !std::regex_match(m[2].str(), scheme)) return false;
+    if ((format == "uri" || format == "iri") && !absolute) return false;
+    if (!absolute && !m[3].matched && m[5].str().find(':') < m[5].str().find('/')) return false;  // path-noscheme
+    for (int i : {4, 5, 7, 9})
+      if (m[i].matched && !std::regex_match(m[i].str(), chars)) return false;
+    return true;
+  }
   unsigned char buf[16];
   if (format == "ipv4") return inet_pton(AF_INET, s.c_str(), buf) == 1;
   if (format == "ipv6") return inet_pton(AF_INET6, s.c_str(), buf) == 1;
