@@ -18,23 +18,8 @@ namespace fs = std::filesystem;
 
 EngineOptions tiny_options(int parallel = 4) { return testing::tiny_engine_options(parallel); }
 
-std::vector<int32_t> prompt_of(int length, int salt) {
-  std::vector<int32_t> p = {2};
-  for (int i = 1; i < length; ++i) p.push_back(static_cast<int32_t>(3 + (i * 31 + salt * 97) % 480));
-  return p;
-}
-
-Request sampled(std::vector<int32_t> prompt, int64_t max_tokens, uint64_t seed) {
-  Request r;
-  r.prompt = std::move(prompt);
-  r.sampling.temperature = 1.0f;
-  r.sampling.top_k = 40;
-  r.sampling.top_p = 0.95f;
-  r.sampling.seed = seed;
-  r.max_tokens = max_tokens;
-  r.stop_token_ids = std::vector<int32_t>{};  // random weights: run to max_tokens
-  return r;
-}
+using testing::prompt_of;
+using testing::sampled;
 
 int64_t used_blocks(const Engine& e) { return e.stats().kv_blocks_used; }
 

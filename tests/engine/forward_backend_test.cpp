@@ -85,22 +85,8 @@ std::shared_ptr<const Model> tiny_model() {
   return Model::load(testing::tiny_a_dir(), {.dtype = "f32", .threads = 1, .weight_cache = false});
 }
 
-std::vector<int32_t> prompt_of(int length, int salt) {
-  std::vector<int32_t> p = {2};
-  for (int i = 1; i < length; ++i) p.push_back(static_cast<int32_t>(3 + (i * 31 + salt * 97) % 480));
-  return p;
-}
-
-Request sampled(std::vector<int32_t> prompt, int64_t max_tokens, uint64_t seed) {
-  Request r;
-  r.prompt = std::move(prompt);
-  r.sampling.temperature = 1.0f;
-  r.sampling.top_k = 40;
-  r.sampling.seed = seed;
-  r.max_tokens = max_tokens;
-  r.stop_token_ids = std::vector<int32_t>{};
-  return r;
-}
+using testing::prompt_of;
+using testing::sampled;
 
 // Runs the requests at once on an engine and returns their tokens.
 std::vector<std::vector<int32_t>> run_all(Engine& engine, const std::vector<Request>& requests) {

@@ -12,16 +12,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { createStaticServer } from '../demo/server.mjs';
-
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = process.env.GEMMA4_CHROMIUM || '/usr/bin/chromium';
-const native = JSON.parse(fs.readFileSync(path.join(repo, 'web/engine/test/native_answers.json'), 'utf8'));
-const MODEL_URL = '/tests/data/tiny-a/';
-const messages = [{ role: 'user', content: native.prompt }];
-const caseNamed = (name) => native.cases.find((c) => c.name === name);
+import { repo, CHROMIUM, native, MODEL_URL, messages, caseNamed, streamInPage } from './fixtures.mjs';
 
 // Where tiny-a's per-layer table lies in its safetensors file, from the header.
 function tableOf(file) {
@@ -125,12 +118,7 @@ test('cross-origin isolated, 2 threads: tiny-a streams the native CLI answers; a
 
   for (const name of ['greedy', 'sampled_seed7']) {
     const c = caseNamed(name);
-    const streamed = await page.evaluate(async (request) => {
-      const chunks = [];
-      for await (const chunk of await window.engine.chat.completions.create({ ...request, stream: true }))
-        chunks.push(chunk);
-      return chunks;
-    }, { messages, ...c.request });
+    const streamed = await streamInPage(page, { messages, ...c.request });
     const content = streamed.map((ch) => ch.choices[0].delta.content ?? '').join('');
     assert.equal(content, c.text, `${name}: the streamed answer equals the native CLI's`);
     assert.ok(streamed.filter((ch) => ch.choices[0].delta.content).length > 1, `${name}: it came in pieces`);

@@ -7,16 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { createStaticServer } from '../demo/server.mjs';
-
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = process.env.GEMMA4_CHROMIUM || '/usr/bin/chromium';
-const native = JSON.parse(fs.readFileSync(path.join(repo, 'web/engine/test/native_answers.json'), 'utf8'));
-const MODEL_URL = '/tests/data/tiny-a/';
-const messages = [{ role: 'user', content: native.prompt }];
-const caseNamed = (name) => native.cases.find((c) => c.name === name);
+import { repo, CHROMIUM, native, MODEL_URL, messages, caseNamed, streamInPage } from './fixtures.mjs';
 
 let browser, server, origin;
 before(async () => {
@@ -66,11 +59,7 @@ test('WebGPU in the Worker: tiny-a streams the native CLI answers through engine
   assert.ok(last && last.loaded === last.total && last.total > 0, JSON.stringify(created.progress));
   for (const name of ['greedy', 'sampled_seed7']) {
     const c = caseNamed(name);
-    const streamed = await page.evaluate(async (request) => {
-      const chunks = [];
-      for await (const chunk of await window.engine.chat.completions.create({ ...request, stream: true })) chunks.push(chunk);
-      return chunks;
-    }, { messages, ...c.request });
+    const streamed = await streamInPage(page, { messages, ...c.request });
     const content = streamed.map((ch) => ch.choices[0].delta.content ?? '').join('');
     assert.equal(content, c.text, `${name}: the answer on WebGPU equals the native CLI's`);
     assert.ok(streamed.filter((ch) => ch.choices[0].delta.content).length > 1, `${name}: it came in pieces`);
