@@ -3,7 +3,7 @@
 // its own K and V buffers of the pool's size, indexed by the same block ids, as in the native
 // engine's KvPool). A sequence holds one block table per type. Blocks of a sliding table that lie
 // wholly before the window of every later position go back to the pool as the sequence grows.
-import { storageBuffer, WebGpuError } from './context.js';
+import { scratchBuffer, storageBuffer, WebGpuError } from './context.js';
 
 export class KvCacheFullError extends WebGpuError {
   constructor(message) {
@@ -53,15 +53,21 @@ export class KvCache {
   }
 
   // Copies slots [0, slots) of block `src` to block `dst` in every layer of the type that owns
-  // K/V (copy-on-write of a block the native engine's prefix cache shares). Queued before any
-  // later step, so it lands before that step writes.
+  // K/V (copy-on-write of a block the native engine's prefix cache shares). WebGPU copies never
+  // stay within one buffer, so each goes through a scratch buffer; queued before any later step,
+  // so it lands before that step writes.
   copySlots(type, src, dst, slots) {
+    const rows = this.config.layers.map((spec, i) => (this.layers[i] && spec.type === type ? spec.numKvHeads * spec.headDim * 4 : 0));
+    const bytes = slots * Math.max(0, ...rows);
+    if (bytes === 0) return;
+    const tmp = scratchBuffer(this.ctx, 'kvCopy', bytes);
     const encoder = this.ctx.device.createCommandEncoder();
-    this.config.layers.forEach((spec, i) => {
-      const l = this.layers[i];
-      if (!l || spec.type !== type) return;
-      const row = spec.numKvHeads * spec.headDim * 4, bytes = slots * row;
-      for (const b of [l.k, l.v]) encoder.copyBufferToBuffer(b, src * this.blockSize * row, b, dst * this.blockSize * row, bytes);
+    rows.forEach((row, i) => {
+      if (!row) return;
+      for (const b of [this.layers[i].k, this.layers[i].v]) {
+        encoder.copyBufferToBuffer(b, src * this.blockSize * row, tmp, 0, slots * row);
+        encoder.copyBufferToBuffer(tmp, 0, b, dst * this.blockSize * row, slots * row);
+      }
     });
     this.ctx.device.queue.submit([encoder.finish()]);
   }
