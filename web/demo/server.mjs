@@ -102,7 +102,9 @@ export function createStaticServer({ mounts = {}, isolated = true, ranges = true
     if (range === 'bad') return send(416, 'bad range\n', { 'Content-Range': `bytes */${st.size}` });
     const [start, end] = range || [0, st.size - 1];
     const length = st.size === 0 ? 0 : end - start + 1;
-    const headers = { ...isolation, 'Content-Type': type, 'Accept-Ranges': 'bytes', 'Content-Length': String(length) };
+    // A validator, so the engine's download cache sees a file that changed (web/engine/browser/model_cache.js).
+    const headers = { ...isolation, 'Content-Type': type, 'Accept-Ranges': 'bytes', 'Content-Length': String(length),
+                      ETag: `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"` };
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
     res.writeHead(range ? 206 : 200, headers);
     if (req.method === 'HEAD' || length === 0) { res.end(); return; }

@@ -24,7 +24,7 @@ function tableOf(file) {
   const [key, t] = Object.entries(header).find(([k]) => k.endsWith('embed_tokens_per_layer.weight'));
   assert.equal(t.dtype, 'BF16', key);
   return { start: 8 + len + t.data_offsets[0], end: 8 + len + t.data_offsets[1], rowBytes: t.shape[1] * 2,
-           size: bytes.length };
+           size: bytes.length, tableOffset: t.data_offsets[0] };
 }
 
 // Bad model folders, served under /bad/: a truncated safetensors, a header that is not JSON.
@@ -310,6 +310,71 @@ test("a Hugging Face model id: read from the Hub's resolve/ layout, a gated mode
   assert.equal(missing.error?.code, 'not_found', JSON.stringify(missing));
   assert.deepEqual(errors.filter((e) => !/401|404|Failed to load resource/.test(e)), []);
   await context.close();
+});
+
+test('downloads are kept in the Origin Private File System: the next load reads the decoder weights from there', async () => {
+  const s = await serve();
+  const table = tableOf(path.join(repo, 'tests/data/tiny-a/model.safetensors'));
+  const headerEnd = table.start - table.tableOffset;
+  // Bytes of the decoder weights the server sent: outside the header (read again by every load,
+  // to find the table) and outside the per-layer table (rows on demand, never cached).
+  const weightBytes = () => (s.stats['tests/data/tiny-a/model.safetensors']?.ranges ?? []).reduce((n, [a, b]) => {
+    const overlap = (lo, hi) => Math.max(0, Math.min(b, hi) - Math.max(a, lo));
+    return n + overlap(headerEnd, table.start) + overlap(table.end, table.size);
+  }, 0);
+  const context = await browser.createBrowserContext();  // one profile: its OPFS persists across pages
+  const load = async (options) => {
+    const page = await context.newPage();
+    await page.goto(`${s.origin}/web/demo/`, { waitUntil: 'load' });
+    const created = await createInPage(page, { model: { url: MODEL_URL }, dtype: 'f32', threads: 2, ...options });
+    assert.ok(!created.error, JSON.stringify(created.error));
+    const content = await page.evaluate(async (request) => (await window.engine.chat.completions.create(request)).choices[0].message.content,
+                                        { messages, ...caseNamed('greedy').request });
+    assert.equal(content, caseNamed('greedy').text);
+    const stats = await page.evaluate(() => window.engine.stats());
+    await page.evaluate(() => window.engine.unload());
+    await page.close();
+    return { info: created.info, stats, served: weightBytes() };
+  };
+  const weights = table.size - headerEnd - (table.end - table.start);
+  const first = await load({});
+  assert.equal(first.info.cache.enabled, true, JSON.stringify(first.info.cache));
+  assert.equal(first.info.cache.cachedBytes, 0);
+  assert.equal(first.served, weights, 'the first load read every weight once');
+  const second = await load({});
+  assert.equal(second.served, first.served, 'the second load asked the server for no weights');
+  assert.ok(second.info.cache.cachedBytes >= weights, JSON.stringify(second.info.cache));
+  assert.ok(second.stats.cacheBytes >= weights);
+  const third = await load({ cache: false });
+  assert.equal(third.info.cache.enabled, false);
+  assert.equal(third.served - second.served, weights, 'cache: false reads from the server again');
+  await context.close();
+});
+
+test('a cached file that changed on the server (same size, new ETag) is read afresh, not from the cache', async () => {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'gemma4-cache-'));
+  for (const f of fs.readdirSync(path.join(repo, 'tests/data/tiny-a'))) {
+    const from = path.join(repo, 'tests/data/tiny-a', f);
+    if (fs.statSync(from).isFile()) fs.copyFileSync(from, path.join(copy, f));
+  }
+  const s = await serve({ mounts: { '/copy/tiny-a/': copy } });
+  const context = await browser.createBrowserContext();
+  const open = async () => {
+    const page = await context.newPage();
+    await page.goto(`${s.origin}/web/demo/`, { waitUntil: 'load' });
+    const created = await createInPage(page, { model: { url: '/copy/tiny-a/' }, dtype: 'f32', threads: 2 });
+    assert.ok(!created.error, JSON.stringify(created.error));
+    await page.evaluate(() => window.engine.unload());
+    await page.close();
+    return created.info.cache;
+  };
+  assert.equal((await open()).cachedBytes, 0);
+  assert.ok((await open()).cachedBytes > 0);
+  const file = path.join(copy, 'model.safetensors');
+  fs.utimesSync(file, new Date(), new Date(Date.now() + 60000));  // same bytes and size, a new ETag
+  assert.equal((await open()).cachedBytes, 0, 'the changed file was not taken from the cache');
+  await context.close();
+  fs.rmSync(copy, { recursive: true, force: true });
 });
 
 test('a page without cross-origin isolation is told so', async () => {

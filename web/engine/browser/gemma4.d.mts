@@ -15,6 +15,8 @@ export interface BrowserCreateOptions extends CommonCreateOptions {
   onLog?: (text: string) => void;
   moduleUrl?: string;
   workerUrl?: string;
+  /** Keep downloaded files in the Origin Private File System (default true). */
+  cache?: boolean;
 }
 
 export interface EngineInfo {
@@ -28,6 +30,8 @@ export interface EngineInfo {
   simd: boolean;
   files: Array<{ name: string; size: number; table: { start: number; end: number } | null }>;
   warnings: string[];
+  /** The download cache: on or not (and why), and the bytes it held when the engine opened. */
+  cache: { enabled: boolean; reason: string; cachedBytes: number } | null;
 }
 
 export interface BrowserEngine {
@@ -36,7 +40,7 @@ export interface BrowserEngine {
   readonly closed: boolean;
   readonly chat: { completions: ChatCompletions };
   /** Bytes read for the model so far. */
-  stats(): Promise<{ requests: number; bytes: number; tableRequests: number; tableBytes: number; wholeFileReads: number; heapBytes: number | null }>;
+  stats(): Promise<{ requests: number; bytes: number; tableRequests: number; tableBytes: number; wholeFileReads: number; cacheBytes: number; heapBytes: number | null }>;
   unload(): Promise<void>;
   close(): Promise<void>;
 }

@@ -47,11 +47,11 @@ class WorkerHost {
     const call = this.calls.get(m.call);
     if (!call) return;
     if (m.type === 'token') call.onToken?.(m.message);
-    else if (m.type === 'mounted') call.mounted = m.files;
+    else if (m.type === 'mounted') { call.mounted = m.files; call.cache = m.cache; }
     else if (m.type === 'device') call.device = m.info;
     else if (m.type === 'reply') {
       this.calls.delete(m.call);
-      call.resolve({ ...m.message, _mounted: call.mounted, _device: call.device });
+      call.resolve({ ...m.message, _mounted: call.mounted, _device: call.device, _cache: call.cache });
     }
   }
   // Posts { type, call, ...fields } and resolves with the reply; `onToken` gets stream events.
@@ -147,7 +147,9 @@ export const Gemma4 = {
   // batched into one step, default 1), device ("auto", the
   // default: WebGPU when the browser has a hardware adapter, else the CPU; "webgpu"; "cpu"),
   // onProgress({ loaded, total, file }), onLog(text), moduleUrl and workerUrl (where the module
-  // and worker.js are served). engine.info.device says which runs the model, info.deviceReason why.
+  // and worker.js are served), cache (default true: downloaded files are kept in the Origin Private
+  // File System, so the next load and an interrupted one read what is there; info.cache says
+  // whether it is on and why not). engine.info.device says which runs the model, deviceReason why.
   async create(options = {}) {
     const model = options.model;
     if (!model || (typeof model.url !== 'string' && typeof model.hub !== 'string' && !Array.isArray(model.files)))
@@ -168,7 +170,7 @@ export const Gemma4 = {
     let r;
     try {
       r = throwIfError(await host.call('open', { moduleUrl: new URL(options.moduleUrl || defaultModuleUrl(), location.href).href,
-                                                 source, options: engineOptions }));
+                                                 source, options: engineOptions, cache: options.cache !== false }));
     } catch (e) {
       host.terminate();
       throw e instanceof Gemma4Error ? e : new Gemma4Error('internal_error', String(e?.message ?? e));
@@ -177,7 +179,7 @@ export const Gemma4 = {
     return new BrowserEngine(host, r.handle, {
       backend: device.device === 'webgpu' ? 'webgpu' : 'wasm', device: device.device, deviceReason: device.reason,
       model: r.model, threads, dtype: engineOptions.dtype, crossOriginIsolated: true,
-      simd: true, files: r._mounted || [], warnings: r.warnings || [],
+      simd: true, files: r._mounted || [], warnings: r.warnings || [], cache: r._cache || null,
     });
   },
 };

@@ -34,7 +34,8 @@ const callHandle = new Map();  // chat call -> engine handle
 const openingGpu = new Map();  // open call -> the GPU id its engine will use
 const closingGpu = new Map();  // close call -> the GPU id to let go of once closed
 let nextGpu = 1;
-const stats = { requests: 0, bytes: 0, tableRequests: 0, tableBytes: 0, wholeFileReads: 0 };
+const stats = { requests: 0, bytes: 0, tableRequests: 0, tableBytes: 0, wholeFileReads: 0, cacheBytes: 0 };
+importScripts('model_cache.js');  // self.openModelCache: the model's files kept in OPFS
 
 class WorkerError extends Error {
   constructor(code, message) { super(message); this.code = code; }
@@ -56,7 +57,10 @@ function urlSource(base, headers = {}, name = null) {
   const root = new URL(base.endsWith('/') ? base : `${base}/`, self.location.href);
   const urlOf = (name) => new URL(name, root).href;
   const setHeaders = (xhr) => { for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v); };
+  const validators = {};  // per file: its ETag or Last-Modified, when the server sends one
   return {
+    base: root.href,
+    validators,
     name: name || decodeURIComponent(root.pathname.split('/').filter(Boolean).pop() || root.hostname),
     async fetchSmall(name, optional = false) {
       let res;
@@ -89,6 +93,7 @@ function urlSource(base, headers = {}, name = null) {
       }
       if (res.status !== 206) throw httpError(urlOf(name), res.status, res.statusText);
       const m = /\/(\d+)\s*$/.exec(res.headers.get('Content-Range') || '');
+      validators[name] = res.headers.get('ETag') || res.headers.get('Last-Modified') || '';
       await res.arrayBuffer();
       stats.requests++;
       stats.bytes += 1;
@@ -260,7 +265,7 @@ function loadModule(moduleUrl) {
 
 // Writes the model folder into the module's file system and returns its path.
 // The folder is named like the model's own (the engine names the model after it).
-async function mountModel(FS, source) {
+async function mountModel(FS, source, { cache = true } = {}) {
   const name = (source.name || 'model').replace(/[^A-Za-z0-9._-]/g, '_') || 'model';
   if (!FS.analyzePath('/models').exists) FS.mkdir('/models');
   let dir = `/models/${name}`;
@@ -303,10 +308,13 @@ async function mountModel(FS, source) {
     FS.writeFile(`${dir}/${name}`, bytes);
     progress(name)(bytes.length);
   }
-  for (const f of files) addLazyFile(FS, dir, f.name, source, f.size, f.table, progress(f.name));
+  // Downloads are kept in the Origin Private File System (model_cache.js); picked files are local.
+  let reader = source, cacheInfo = { enabled: false, reason: source.base ? 'cache: false' : 'local files', cachedBytes: 0 };
+  if (cache && source.base) ({ reader, info: cacheInfo } = await self.openModelCache({ key: source.base, files: files.map((f) => ({ ...f, validator: source.validators[f.name] || '' })), source, stats }));
+  for (const f of files) addLazyFile(FS, dir, f.name, reader, f.size, f.table, progress(f.name));
   // The GPU load reads by tensor, not by file: it ends the count itself.
   const done = () => post({ type: 'progress', loaded: total, total, file: 'weights' });
-  return { dir, files: files.map((f) => ({ name: f.name, size: f.size, table: f.table })), progress, done };
+  return { dir, files: files.map((f) => ({ name: f.name, size: f.size, table: f.table })), progress, done, reader, cache: cacheInfo };
 }
 
 // ---- WebGPU -------------------------------------------------------------------------------------
@@ -395,9 +403,9 @@ async function open(m) {
   const source = m.source.url ? urlSource(m.source.url, m.source.headers, m.source.name)
                : m.source.files ? fileSource(m.source.files) : null;
   if (!source) throw new WorkerError('bad_request', "model needs { url: 'https://…/model-folder/' } or { files: [File, …] }");
-  const mounted = await mountModel(mod.FS, source);
-  post({ type: 'mounted', call: m.call, files: mounted.files });
-  const device = await prepareDevice(source, mounted, m.options);
+  const mounted = await mountModel(mod.FS, source, { cache: m.cache !== false });
+  post({ type: 'mounted', call: m.call, files: mounted.files, cache: mounted.cache });
+  const device = await prepareDevice(mounted.reader, mounted, m.options);
   post({ type: 'device', call: m.call, info: device.info });
   if (device.info.gpu) openingGpu.set(m.call, device.info.gpu);
   ccall('gemma4_open', m.call, [mounted.dir, JSON.stringify(device.options)]);
