@@ -310,7 +310,10 @@ async function mountModel(FS, source, { cache = true } = {}) {
   }
   // Downloads are kept in the Origin Private File System (model_cache.js); picked files are local.
   let reader = source, cacheInfo = { enabled: false, reason: source.base ? 'cache: false' : 'local files', cachedBytes: 0 };
-  if (cache && source.base) ({ reader, info: cacheInfo } = await self.openModelCache({ key: source.base, files: files.map((f) => ({ ...f, validator: source.validators[f.name] || '' })), source, stats }));
+  if (cache && source.base) {
+    const cached = files.map((f) => ({ ...f, validator: source.validators[f.name] || '' }));
+    ({ reader, info: cacheInfo } = await self.openModelCache({ key: source.base, files: cached, source, stats }));
+  }
   for (const f of files) addLazyFile(FS, dir, f.name, reader, f.size, f.table, progress(f.name));
   // The GPU load reads by tensor, not by file: it ends the count itself.
   const done = () => post({ type: 'progress', loaded: total, total, file: 'weights' });
