@@ -22,6 +22,7 @@ Node make_node(NodeKind kind) {
 
 constexpr int kMaxSchemaDepth = 64;
 constexpr int kMaxAllOfDepth = 16;
+constexpr int kMaxCompiledSubschemas = 50000;
 
 // The keywords the compiler turns into grammar.
 const std::set<std::string>& implemented_keywords() {
@@ -192,6 +193,12 @@ class SchemaCompiler {
 
   int compile(const json& s, const std::string& path, int depth) {
     if (depth > kMaxSchemaDepth) fail(path, "nested more than 64 levels deep");
+    // Merging combinator siblings into branches may compile a subschema many times: bounded, and
+    // never taken for a branch to leave out (see any_of).
+    if (++compiled_ > kMaxCompiledSubschemas) {
+      exhausted_ = true;
+      fail(path, "the schema is too complex (more than " + std::to_string(kMaxCompiledSubschemas) + " subschemas to compile)");
+    }
     if (s.is_boolean()) {
       if (s.get<bool>()) return any_value();
       fail(path, "the schema 'false' matches nothing");
@@ -282,6 +289,7 @@ class SchemaCompiler {
       try {
         options.push_back(all_of(json{{"allOf", json::array({siblings, list[i]})}}, at, depth + 1));
       } catch (const GrammarError& e) {
+        if (exhausted_ || g_.nodes.size() >= kMaxGrammarNodes) throw;  // a limit, not a contradiction
         if (!first_error) first_error = e;
       }
     }
@@ -567,6 +575,8 @@ class SchemaCompiler {
   Grammar g_;
   std::map<std::string, int> refs_;
   int any_ = -1;
+  int compiled_ = 0;        // subschemas compiled so far
+  bool exhausted_ = false;  // the kMaxCompiledSubschemas budget ran out
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 // style of the JSON-Schema-Test-Suite; unsupported keywords are errors naming them.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "gemma4/grammar.h"
 
 namespace gemma4 {
@@ -182,6 +184,30 @@ TEST(GrammarSchema, CombinatorSiblingsMergeIntoEachBranch) {
   EXPECT_FALSE(accepts(s, R"("abc")"));
   EXPECT_FALSE(accepts(s, "3"));
   EXPECT_THROW(compile_json_schema(json::parse(R"({"type":"string","anyOf":[{"type":"integer"},{"type":"boolean"}]})")), GrammarError);
+}
+
+// Siblings merged into branches at every level multiply the work: `levels` levels (through
+// $defs, so the schema itself stays small) of `branches` branches would be branches^levels merges.
+// The depth limit or the compile budget refuses them at once; a limit is never mistaken for a
+// contradicting branch to leave out (which would try every other branch, and their children).
+TEST(GrammarSchema, NestedSiblingMergesAreBounded) {
+  for (const auto [levels, branches] : {std::pair{40, 2}, std::pair{10, 4}}) {
+    json schema = {{"$defs", {{"d0", {{"type", "integer"}}}}}};
+    for (int i = 1; i <= levels; ++i) {
+      const json below = {{"$ref", "#/$defs/d" + std::to_string(i - 1)}};
+      json options = json::array({json::object()});
+      for (int b = 1; b < branches; ++b) options.push_back(below);
+      schema["$defs"]["d" + std::to_string(i)] = {{"type", "object"}, {"properties", {{"p", below}}}, {"anyOf", options}};
+    }
+    schema["$ref"] = "#/$defs/d" + std::to_string(levels);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      compile_json_schema(schema);
+    } catch (const GrammarError&) {
+      // refused: fine; the point is the time
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20)) << levels << " x " << branches;
+  }
 }
 
 // Keywords JSON Schema does not define are annotations: ignored (as the specification says).
