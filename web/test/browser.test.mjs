@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { createStaticServer } from '../demo/server.mjs';
-import { repo, CHROMIUM, native, MODEL_URL, messages, caseNamed, streamInPage } from './fixtures.mjs';
+import { repo, CHROMIUM, native, MODEL_URL, messages, caseNamed, streamInPage, assertLoadedFully } from './fixtures.mjs';
 
 // Where tiny-a's per-layer table lies in its safetensors file, from the header.
 function tableOf(file) {
@@ -113,8 +113,7 @@ test('cross-origin isolated, 2 threads: tiny-a streams the native CLI answers; a
   assert.equal(created.info.backend, 'wasm');
   assert.equal(created.info.threads, 2);
   assert.equal(created.info.model, 'tiny-a');
-  const last = created.progress.at(-1);
-  assert.ok(last && last.loaded === last.total && last.total > 0, JSON.stringify(created.progress));
+  assertLoadedFully(created.progress);
 
   for (const name of ['greedy', 'sampled_seed7']) {
     const c = caseNamed(name);

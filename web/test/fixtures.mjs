@@ -17,3 +17,9 @@ export const streamInPage = (page, request) => page.evaluate(async (r) => {
   for await (const chunk of await window.engine.chat.completions.create({ ...r, stream: true })) chunks.push(chunk);
   return chunks;
 }, request);
+
+// The load's progress events ended with everything loaded.
+export function assertLoadedFully(progress) {
+  const last = progress.at(-1);
+  if (!(last && last.loaded === last.total && last.total > 0)) throw new Error(`the load did not finish: ${JSON.stringify(progress)}`);
+}

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { createStaticServer } from '../demo/server.mjs';
-import { repo, CHROMIUM, native, MODEL_URL, messages, caseNamed, streamInPage } from './fixtures.mjs';
+import { repo, CHROMIUM, native, MODEL_URL, messages, caseNamed, streamInPage, assertLoadedFully } from './fixtures.mjs';
 
 let browser, server, origin;
 before(async () => {
@@ -55,8 +55,7 @@ test('WebGPU in the Worker: tiny-a streams the native CLI answers through engine
   assert.equal(created.info.backend, 'webgpu');
   assert.equal(created.info.device, 'webgpu');
   assert.match(created.info.deviceReason, /swiftshader/i);
-  const last = created.progress.at(-1);
-  assert.ok(last && last.loaded === last.total && last.total > 0, JSON.stringify(created.progress));
+  assertLoadedFully(created.progress);
   for (const name of ['greedy', 'sampled_seed7']) {
     const c = caseNamed(name);
     const streamed = await streamInPage(page, { messages, ...c.request });
