@@ -29,7 +29,7 @@ const json& schema() {
 void mask_from_scratch(benchmark::State& state, const char* prefix) {
   const auto grammar = compile_json_schema(schema());
   const std::vector<int32_t> ends = {1, 106};
-  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer().vocab_size()));
+  TokenMask allowed(static_cast<size_t>(tokenizer().vocab_size()));
   const std::vector<int32_t> ids = tokenizer().encode(prefix, false);
   for (auto _ : state) {
     state.PauseTiming();
@@ -38,7 +38,7 @@ void mask_from_scratch(benchmark::State& state, const char* prefix) {
       if (!m.accept_token(id)) state.SkipWithError("prefix rejected");
     state.ResumeTiming();
     m.fill_mask(allowed, ends);
-    benchmark::DoNotOptimize(allowed.data());
+    benchmark::DoNotOptimize(allowed.words().data());
   }
 }
 BENCHMARK_CAPTURE(mask_from_scratch, object_start, "")->Unit(benchmark::kMicrosecond);
@@ -50,7 +50,7 @@ BENCHMARK_CAPTURE(mask_from_scratch, in_bounded_string, R"({"age":3,"city":"Pa)"
 // The same measurement for any grammar; `prefix` is tokenized with special tokens parsed.
 void mask_after(benchmark::State& state, const std::shared_ptr<const Grammar>& grammar, const char* prefix) {
   const std::vector<int32_t> ends = {1, 106};
-  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer().vocab_size()));
+  TokenMask allowed(static_cast<size_t>(tokenizer().vocab_size()));
   const std::vector<int32_t> ids = tokenizer().encode(prefix, true);
   for (auto _ : state) {
     state.PauseTiming();
@@ -59,7 +59,7 @@ void mask_after(benchmark::State& state, const std::shared_ptr<const Grammar>& g
       if (!m.accept_token(id)) state.SkipWithError("prefix rejected");
     state.ResumeTiming();
     m.fill_mask(allowed, ends);
-    benchmark::DoNotOptimize(allowed.data());
+    benchmark::DoNotOptimize(allowed.words().data());
   }
 }
 
@@ -93,13 +93,13 @@ BENCHMARK_CAPTURE(mask_after, gbnf_key, gbnf_grammar(), "{ab")->Unit(benchmark::
 void mask_cached(benchmark::State& state) {
   const auto grammar = compile_json_schema(schema());
   const std::vector<int32_t> ends = {1, 106};
-  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer().vocab_size()));
+  TokenMask allowed(static_cast<size_t>(tokenizer().vocab_size()));
   TokenMatcher m(grammar, trie());
   for (int32_t id : tokenizer().encode(R"({"age":3,"name":"Ann)", false)) m.accept_token(id);
   m.fill_mask(allowed, ends);
   for (auto _ : state) {
     m.fill_mask(allowed, ends);
-    benchmark::DoNotOptimize(allowed.data());
+    benchmark::DoNotOptimize(allowed.words().data());
   }
 }
 BENCHMARK(mask_cached)->Unit(benchmark::kMicrosecond);

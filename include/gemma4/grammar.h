@@ -5,7 +5,8 @@
 //
 //   auto grammar = gemma4::compile_json_schema(schema);       // throws GrammarError on a bad schema
 //   gemma4::TokenMatcher m(grammar, gemma4::build_token_trie(tokenizer));
-//   m.fill_mask(mask);           // allowed tokens for the next step
+//   gemma4::TokenMask mask(vocab_size);
+//   m.fill_mask(mask, stop_ids);  // allowed tokens for the next step
 //   m.accept_token(id);          // advance with the sampled token
 //
 // Grammars see bytes and tokens only; they know nothing of requests or front ends.
@@ -77,6 +78,28 @@ class ByteMatcher {
 struct TokenTrie;
 std::shared_ptr<const TokenTrie> build_token_trie(const Tokenizer& tokenizer);
 
+// A set of token ids below size(), 64 to a word: a mask is 32 KB for 262,144 tokens, so copying a
+// cached one and applying it to a logits row cost a few microseconds.
+class TokenMask {
+ public:
+  TokenMask() = default;
+  explicit TokenMask(size_t size, bool allowed = false) { assign(size, allowed); }
+  void assign(size_t size, bool allowed);
+  size_t size() const { return size_; }
+  bool operator[](size_t id) const { return (words_[id >> 6] >> (id & 63)) & 1; }
+  void set(size_t id, bool allowed) {
+    const uint64_t bit = uint64_t{1} << (id & 63);
+    words_[id >> 6] = allowed ? words_[id >> 6] | bit : words_[id >> 6] & ~bit;
+  }
+  // Bit id % 64 of word id / 64; the bits at and past size() are always 0.
+  std::span<const uint64_t> words() const { return words_; }
+  std::span<uint64_t> words() { return words_; }
+
+ private:
+  size_t size_ = 0;
+  std::vector<uint64_t> words_;
+};
+
 // One request's constraint over tokens: a ByteMatcher plus the mask computation.
 class TokenMatcher {
  public:
@@ -86,7 +109,7 @@ class TokenMatcher {
 
   // allowed[id] for every id below allowed.size(): the tokens the grammar accepts next. `end_ids`
   // (the stop tokens) are allowed exactly when the grammar can end.
-  void fill_mask(std::vector<uint8_t>& allowed, std::span<const int32_t> end_ids);
+  void fill_mask(TokenMask& allowed, std::span<const int32_t> end_ids);
   // Advances with a sampled (non-stop) token; false when the grammar rejects it (state unchanged).
   bool accept_token(int32_t id);
   bool can_end() const { return !active() || bytes_.can_end(); }
@@ -101,7 +124,7 @@ class TokenMatcher {
   ByteMatcher bytes_;
   // Masks per grammar state (the key is the state's frames); cleared when full.
   static constexpr size_t kMaxCachedMasks = 64;
-  std::unordered_map<std::string, std::vector<uint8_t>> cache_;
+  std::unordered_map<std::string, TokenMask> cache_;
 };
 
 }  // namespace gemma4

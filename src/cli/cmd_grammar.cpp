@@ -63,7 +63,7 @@ nlohmann::json walk(const std::shared_ptr<const Grammar>& grammar, const Tokeniz
                     bool bench) {
   const std::vector<int32_t> ids = tokenizer.encode(text);
   TokenMatcher matcher(grammar, build_token_trie(tokenizer));
-  std::vector<uint8_t> allowed(static_cast<size_t>(tokenizer.vocab_size()));
+  TokenMask allowed(static_cast<size_t>(tokenizer.vocab_size()));
   std::vector<double> mask_us;
   nlohmann::json out = {{"accepted", true}, {"complete", false}, {"position", ids.size()}, {"error", nullptr}};
   for (size_t i = 0; i < ids.size(); ++i) {

@@ -52,7 +52,7 @@ struct RequestState {
   StopStringMatcher stops;
   // With a grammar: its state after the generated tokens, and the mask buffer of each step.
   std::optional<TokenMatcher> grammar;
-  std::vector<uint8_t> allowed;
+  TokenMask allowed;
 
   // The prompt and the tokens generated so far: what the KV sequence must hold, plus the last
   // sampled token, which is fed next.

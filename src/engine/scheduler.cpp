@@ -333,12 +333,21 @@ void EngineImpl::keep_accepted_rows(RequestState& r) {
 // complete). The mask depends on the request's own state only, so batching cannot change it.
 // False when no token is left.
 bool EngineImpl::apply_grammar(RequestState& r, std::span<float> logits) {
-  r.allowed.resize(logits.size());
+  if (r.allowed.size() != logits.size()) r.allowed.assign(logits.size(), false);
   r.grammar->fill_mask(r.allowed, r.stop_ids);
+  const std::span<const uint64_t> words = r.allowed.words();
+  constexpr float kBanned = -std::numeric_limits<float>::infinity();
   bool any = false;
-  for (size_t i = 0; i < logits.size(); ++i) {
-    if (!r.allowed[i]) logits[i] = -std::numeric_limits<float>::infinity();
-    else any = true;
+  for (size_t w = 0; w < words.size(); ++w) {
+    const size_t base = w * 64, n = std::min<size_t>(64, logits.size() - base);
+    if (words[w] == 0) {
+      std::fill_n(logits.begin() + static_cast<std::ptrdiff_t>(base), n, kBanned);
+      continue;
+    }
+    any = true;
+    if (words[w] == ~uint64_t{0}) continue;
+    for (size_t b = 0; b < n; ++b)
+      if (!((words[w] >> b) & 1)) logits[base + b] = kBanned;
   }
   return any;
 }

@@ -526,8 +526,45 @@ std::optional<bool> advance_in_string(const Grammar& g, const ByteMatcher::State
   return true;
 }
 
+StringStep string_step(const Node& n, Frame& f, uint8_t byte) {
+  switch (Stepper::string(f, n, byte)) {
+    case Stepper::Outcome::Consumed: return StringStep::Inside;
+    case Stepper::Outcome::ConsumedPop: return StringStep::Closed;
+    default: return StringStep::Reject;
+  }
+}
+
+// Every stack inside a literal (past its first byte, so no Repeat marks are pending) that this byte
+// does not finish: the survivors are copied into `out`'s buffers with their literal one byte on,
+// which keeps them sorted and distinct. The common case of matching object keys. Returns nullopt
+// when it does not apply.
+std::optional<bool> advance_in_literals(const Grammar& g, const ByteMatcher::State& in, uint8_t byte,
+                                        ByteMatcher::State& out) {
+  for (const Stack& s : in.stacks) {
+    const Frame& f = s.back();
+    if (f.node < 0 || f.phase < 1) return std::nullopt;
+    const Node& n = g.nodes[static_cast<size_t>(f.node)];
+    if (n.kind != NodeKind::Literal) return std::nullopt;
+    if (static_cast<size_t>(f.phase) + 1 >= n.text.size() && static_cast<uint8_t>(n.text[f.phase]) == byte)
+      return std::nullopt;  // it finishes the literal: the general path pops it
+  }
+  size_t kept = 0;
+  for (const Stack& s : in.stacks) {
+    const Frame& f = s.back();
+    if (static_cast<uint8_t>(g.nodes[static_cast<size_t>(f.node)].text[f.phase]) != byte) continue;
+    if (kept == out.stacks.size()) out.stacks.emplace_back();
+    out.stacks[kept] = s;
+    ++out.stacks[kept].back().phase;
+    ++kept;
+  }
+  if (kept == 0) return false;
+  out.stacks.resize(kept);
+  return true;
+}
+
 bool advance(const Grammar& g, const ByteMatcher::State& in, uint8_t byte, ByteMatcher::State& out) {
   if (const auto fast = advance_in_string(g, in, byte, out)) return *fast;
+  if (const auto fast = advance_in_literals(g, in, byte, out)) return *fast;
   std::vector<Stack> next;
   Stepper stepper(g, next);
   for (const Stack& s : in.stacks) stepper.feed(s, byte);

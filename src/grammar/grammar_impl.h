@@ -110,6 +110,9 @@ ByteMatcher::State initial_state();
 // The state after `byte`; false (out untouched) when every stack rejects it.
 bool advance(const Grammar& g, const ByteMatcher::State& in, uint8_t byte, ByteMatcher::State& out);
 bool state_can_end(const Grammar& g, const ByteMatcher::State& s);
+// One byte inside a String node's frame (phase >= 1: after the opening quote), as advance takes it.
+enum class StringStep { Reject, Inside, Closed };
+StringStep string_step(const Node& n, Frame& f, uint8_t byte);
 // Inside a string, how many plain characters (printable ASCII but '"' and '\\', or whole UTF-8
 // characters) the state accepts in a row: -1 without limit, -2 when not inside a string.
 int64_t plain_chars_accepted(const Grammar& g, const ByteMatcher::State& s);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "grammar/grammar_impl.h"
+
 namespace gemma4 {
 
 namespace {
@@ -53,10 +55,25 @@ std::vector<bool> whole_suffixes(const std::string& s) {
   return whole;
 }
 
+// Read inside an unbounded string from its first byte, the token is refused before any closing
+// quote: then it is refused under any bounds too (bounds only refuse more).
+bool refused_in_string(const std::string& b) {
+  Node any_string;
+  any_string.kind = NodeKind::String;
+  Frame f{0, 1, 0, 0};
+  for (char c : b) {
+    const StringStep step = string_step(any_string, f, static_cast<uint8_t>(c));
+    if (step != StringStep::Inside) return step == StringStep::Reject;
+  }
+  return false;
+}
+
 class TrieBuilder {
  public:
   explicit TrieBuilder(TokenTrie& t) : t_(t) {
     for (int32_t id : t_.sorted_ids) {
+      const std::string& b = t_.bytes[static_cast<size_t>(id)];
+      settled_.push_back(plain_suffixes(b)[0] || refused_in_string(b));
       plain_.push_back(plain_suffixes(t_.bytes[static_cast<size_t>(id)]));
       whole_.push_back(whole_suffixes(t_.bytes[static_cast<size_t>(id)]));
     }
@@ -105,6 +122,8 @@ class TrieBuilder {
     n.ascii_below[0] = ascii[0];
     n.ascii_below[1] = ascii[1];
     n.whole_chars_below = whole;
+    n.settled_in_string = true;
+    for (uint32_t i = begin; i < end && n.settled_in_string; ++i) n.settled_in_string = settled_[i];
     n.non_ascii_below = non_ascii;
     n.first_child = first;
     n.child_count = static_cast<uint32_t>(groups.size());
@@ -118,7 +137,42 @@ class TrieBuilder {
   TokenTrie& t_;
   std::vector<std::vector<bool>> plain_;
   std::vector<std::vector<bool>> whole_;
+  std::vector<bool> settled_;  // per sorted token: plain, or refused inside any string (TrieNode::settled_in_string)
 };
+
+uint32_t char_count(const std::string& b) {
+  uint32_t c = 0;
+  for (char ch : b) c += (static_cast<uint8_t>(ch) & 0xC0) != 0x80;
+  return c;
+}
+
+void add_plain_tables(TokenTrie& t) {
+  for (int32_t id : t.sorted_ids) {
+    const std::string& b = t.bytes[static_cast<size_t>(id)];
+    if (plain_suffixes(b)[0]) t.plain_chars_max = std::max<size_t>(t.plain_chars_max, char_count(b));
+  }
+  t.plain_up_to.assign((t.plain_chars_max + 1) * t.mask_words, 0);
+  for (int32_t id : t.sorted_ids) {
+    const std::string& b = t.bytes[static_cast<size_t>(id)];
+    if (!plain_suffixes(b)[0]) continue;
+    for (size_t k = char_count(b); k <= t.plain_chars_max; ++k)
+      t.plain_up_to[k * t.mask_words + (static_cast<size_t>(id) >> 6)] |= uint64_t{1} << (id & 63);
+  }
+}
+
+void add_dense_sets(TokenTrie& t) {
+  t.mask_words = (static_cast<size_t>(t.vocab_size) + 63) / 64;
+  for (TrieNode& n : t.nodes) {
+    if (n.end - n.begin < kDenseSubtreeTokens) continue;
+    n.dense = static_cast<int64_t>(t.dense_words.size());
+    t.dense_words.resize(t.dense_words.size() + t.mask_words, 0);
+    uint64_t* words = t.dense_words.data() + n.dense;
+    for (uint32_t i = n.begin; i < n.end; ++i) {
+      const auto id = static_cast<size_t>(t.sorted_ids[i]);
+      words[id >> 6] |= uint64_t{1} << (id & 63);
+    }
+  }
+}
 
 }  // namespace
 
@@ -145,6 +199,8 @@ std::shared_ptr<const TokenTrie> build_token_trie(const Tokenizer& tokenizer) {
   });
   t->nodes.resize(1);
   TrieBuilder(*t).fill(0, 0, static_cast<uint32_t>(t->sorted_ids.size()), 0);
+  add_dense_sets(*t);
+  add_plain_tables(*t);
   return t;
 }
 

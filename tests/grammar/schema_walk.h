@@ -36,7 +36,7 @@ struct WalkVocab {
 inline SchemaWalk walk_schema(const std::shared_ptr<const Grammar>& grammar, const WalkVocab& vocab, uint64_t seed,
                               int max_steps) {
   const std::vector<int32_t> ends = {1, 106};
-  std::vector<uint8_t> allowed(vocab.single_byte.size());
+  TokenMask allowed(vocab.single_byte.size());
   std::vector<int32_t> choices, short_choices;
   std::mt19937_64 rng(seed);
   TokenMatcher m(grammar, vocab.trie);
