@@ -204,6 +204,9 @@ class Engine {
   std::shared_ptr<RequestHandle> submit(Request request, TokenCallback on_token = {});
   // submit() + wait().
   RequestResult generate(Request request, TokenCallback on_token = {});
+  // Builds the vocabulary's token trie, which constrained decoding needs, now (a few hundred ms,
+  // once per engine) rather than in the first submit() with a grammar.
+  void prepare_grammars();
 
   EngineStats stats() const;
   // Stops accepting work, cancels queued and running requests, joins the step thread.

@@ -152,12 +152,20 @@ void add_batch_command(CLI::App& app) {
 
     struct Item {
       json id;
+      std::optional<Request> request;
       std::shared_ptr<RequestHandle> handle;
       std::string error;
     };
     std::vector<Item> items;
     int failed = 0;
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto refuse = [&](Item& item, size_t line, const std::exception& e) {
+      item.error = a->input + " line " + std::to_string(line + 1) + ": " + e.what();
+      std::fprintf(stderr, "error: %s\n", item.error.c_str());
+      ++failed;
+    };
+    // Lines are parsed (schemas compiled) before the clock starts: the summary times generation.
+    std::vector<size_t> line_of;
+    bool constrained = false;
     for (size_t i = 0; i < lines.size(); ++i) {
       if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;  // blank lines
       Item item;
@@ -166,13 +174,24 @@ void add_batch_command(CLI::App& app) {
         if (line.is_object() && line.contains("id")) item.id = line["id"];
         // Without a seed each line gets its own fixed one, so results do not depend on --parallel.
         uint64_t seed = seed_given ? f.seed : static_cast<uint64_t>(i + 1);
-        item.handle = engine.submit(request_from_line(line, engine, base, f, seed));
+        item.request = request_from_line(line, engine, base, f, seed);
+        constrained = constrained || item.request->grammar;
       } catch (const std::exception& e) {
-        item.error = a->input + " line " + std::to_string(i + 1) + ": " + e.what();
-        std::fprintf(stderr, "error: %s\n", item.error.c_str());
-        ++failed;
+        refuse(item, i, e);
       }
       items.push_back(std::move(item));
+      line_of.push_back(i);
+    }
+    if (constrained) engine.prepare_grammars();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t k = 0; k < items.size(); ++k) {
+      if (!items[k].request) continue;
+      try {
+        items[k].handle = engine.submit(std::move(*items[k].request));
+      } catch (const std::exception& e) {
+        refuse(items[k], line_of[k], e);
+      }
+      items[k].request.reset();
     }
     int64_t generated = 0, computed_prompt = 0;
     for (Item& item : items) {

@@ -279,6 +279,8 @@ RequestResult Engine::generate(Request request, TokenCallback on_token) {
   return handle->wait();
 }
 
+void Engine::prepare_grammars() { impl_->token_trie(); }
+
 EngineStats Engine::stats() const { return impl_->stats(); }
 void Engine::shutdown() { impl_->shutdown(); }
 
