@@ -410,10 +410,9 @@ class SchemaCompiler {
                                    required.count(key) > 0});
       }
     }
-    for (const std::string& r : required)
-      if (!listed.count(r)) fail(path, "required property \"" + r + "\" is not in 'properties'");
     const json additional = s.value("additionalProperties", json(props ? false : true));
-    if (!props || props->empty()) {
+    required_unlisted(s, listed, path, depth, n);
+    if (n.props.empty()) {
       if (additional.is_boolean() && !additional.get<bool>()) return add(std::move(n));  // only {}
       n.props.clear();
       n.free_key = free_key();
@@ -422,6 +421,23 @@ class SchemaCompiler {
       fail(path, "'additionalProperties' must be a boolean or a schema");
     }
     return add(std::move(n));
+  }
+
+  // Required names that 'properties' does not list follow the listed ones, in the order of
+  // 'required', each with the additionalProperties schema (any value when there is none); with
+  // additionalProperties false no object can have them.
+  void required_unlisted(const json& s, const std::set<std::string>& listed, const std::string& path, int depth,
+                         Node& n) {
+    if (!s.contains("required")) return;
+    const json additional = s.value("additionalProperties", json(true));
+    std::set<std::string> added;
+    for (const json& r : s["required"]) {
+      const std::string name = r.get<std::string>();
+      if (listed.count(name) || !added.insert(name).second) continue;
+      if (additional.is_boolean() && !additional.get<bool>())
+        fail(path, "required property \"" + name + "\" is not in 'properties', and additionalProperties is false: no object can have it");
+      n.props.push_back(Property{key_literal(name), compile(additional, path + "/additionalProperties", depth + 1), true});
+    }
   }
 
   // A string whose characters follow a regular expression: '"', the expression with JSON escapes,

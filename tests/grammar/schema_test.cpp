@@ -88,6 +88,29 @@ TEST(GrammarSchema, ObjectsInKeyOrder) {
   EXPECT_FALSE(matches(map, R"({"x":"1"})"));
 }
 
+// A required name 'properties' does not list is still required, with the additionalProperties
+// schema as its value (any value without one), after the listed properties.
+TEST(GrammarSchema, RequiredNamesOutsidePropertiesAreRequired) {
+  const json s = json::parse(R"({"type":"object","properties":{"a":{"type":"integer"}},"required":["a","b","c"]})");
+  EXPECT_TRUE(matches(s, R"({"a":1,"b":"x","c":[1,{}]})"));
+  EXPECT_TRUE(matches(s, R"({"a":1,"b":null,"c":2})"));
+  EXPECT_FALSE(matches(s, R"({"a":1,"b":"x"})"));
+  EXPECT_FALSE(matches(s, R"({"b":"x","c":1})"));
+  const json typed = json::parse(R"({"type":"object","required":["n"],"additionalProperties":{"type":"integer"}})");
+  EXPECT_TRUE(matches(typed, R"({"n":2})"));
+  EXPECT_FALSE(matches(typed, R"({"n":"2"})"));
+  EXPECT_FALSE(matches(typed, "{}"));
+  const json bare = json::parse(R"({"type":"object","required":["k"]})");
+  EXPECT_TRUE(matches(bare, R"({"k":true})"));
+  EXPECT_FALSE(matches(bare, "{}"));
+  try {
+    compile_json_schema(json::parse(R"({"type":"object","properties":{"a":{}},"required":["z"],"additionalProperties":false})"));
+    ADD_FAILURE() << "accepted a required name that no object can have";
+  } catch (const GrammarError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"z\""), std::string::npos) << e.what();
+  }
+}
+
 TEST(GrammarSchema, Arrays) {
   const json s = {{"type", "array"}, {"items", {{"type", "integer"}}}, {"minItems", 1}, {"maxItems", 2}};
   EXPECT_FALSE(matches(s, "[]"));
@@ -239,7 +262,7 @@ TEST(GrammarSchema, UnsupportedKeywordsAreErrorsNamingThem) {
   for (const char* text : {R"x({"type":"string","pattern":"a(?=b)"})x", R"({"type":"number","multipleOf":2})",
                            R"({"not":{"type":"string"}})", R"({"allOf":[{"type":"string"},{"type":"number"}]})",
                            R"({"type":"string","format":"json-pointer"})", R"({"$ref":"https://example.com/s.json"})",
-                           R"({"type":"object","properties":{},"required":["a"]})", R"({"type":"widget"})"}) {
+                           R"({"type":"object","properties":{},"required":["a"],"additionalProperties":false})", R"({"type":"widget"})"}) {
     try {
       compile_json_schema(json::parse(text));
       ADD_FAILURE() << "accepted " << text;
