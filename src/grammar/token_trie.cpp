@@ -73,9 +73,9 @@ class TrieBuilder {
   explicit TrieBuilder(TokenTrie& t) : t_(t) {
     for (int32_t id : t_.sorted_ids) {
       const std::string& b = t_.bytes[static_cast<size_t>(id)];
-      settled_.push_back(plain_suffixes(b)[0] || refused_in_string(b));
-      plain_.push_back(plain_suffixes(t_.bytes[static_cast<size_t>(id)]));
-      whole_.push_back(whole_suffixes(t_.bytes[static_cast<size_t>(id)]));
+      plain_.push_back(plain_suffixes(b));
+      whole_.push_back(whole_suffixes(b));
+      settled_.push_back(plain_.back()[0] || refused_in_string(b));
     }
   }
 

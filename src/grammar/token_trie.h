@@ -36,10 +36,9 @@ struct TrieNode {
   bool settled_in_string = false;
 };
 
-// Subtrees of at least this many tokens keep a word set: few nodes are that large (a 262,144-token
-// vocabulary has some hundreds), and below it scattering the bits is as cheap as ORing the words.
+// Subtrees of at least this many tokens keep a word set: few nodes are that large (21 of E2B's
+// 600,505), and below it scattering the bits costs about what ORing the 4,096 words does.
 constexpr uint32_t kDenseSubtreeTokens = 4096;
-
 
 // What a JSON string accepts from inside, below a trie node: its bounds and the frame (phase,
 // characters so far, pending bytes). Nothing else of a grammar enters, so walks are shared by all
