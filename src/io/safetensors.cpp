@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <mutex>
 #include <set>
 #include <utility>
 
@@ -307,34 +308,19 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     t.file = path;
     t.file_offset += 8 + header_len;
   }
-  if (read.keep_on_disk) file->read_into_heap(read);
   return file;
 }
 
-void SafetensorsFile::read_into_heap(const CheckpointReadOptions& read) {
-  size_t total = 0;
-  for (const TensorView& t : tensors_) {
-    if (!read.keep_on_disk(t.name)) total += t.nbytes;
-  }
-  heap_.resize(total);
-  // Tensors lie in the file in offset order; reading them in that order keeps the reads sequential.
-  std::vector<TensorView*> by_offset;
-  for (TensorView& t : tensors_) by_offset.push_back(&t);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const TensorView* a, const TensorView* b) { return a->file_offset < b->file_offset; });
-  size_t at = 0;
-  for (TensorView* t : by_offset) {
-    if (read.keep_on_disk(t->name)) continue;
-    if (t->nbytes > 0) reader_->read(t->file_offset, t->nbytes, heap_.data() + at);
-    t->data = heap_.data() + at;
-    at += t->nbytes;
-  }
-}
+struct Checkpoint::ReadCopies {
+  std::mutex mutex;
+  std::map<const TensorView*, std::vector<uint8_t>> bytes;
+};
 
 Checkpoint Checkpoint::open(const std::filesystem::path& dir, const CheckpointReadOptions& read) {
   namespace fs = std::filesystem;
   std::error_code ec;
   Checkpoint ckpt;
+  ckpt.copies_ = std::make_shared<ReadCopies>();
   if (fs::is_regular_file(dir, ec)) {
     // A path to the .safetensors file itself: accept it, the folder is its parent.
     ckpt.dir_ = dir.parent_path();
@@ -392,14 +378,41 @@ const SafetensorsFile& Checkpoint::file_of(const TensorView& t) const {
 }
 
 size_t Checkpoint::heap_bytes() const {
+  if (!copies_) return 0;
+  std::lock_guard<std::mutex> lock(copies_->mutex);
   size_t total = 0;
-  for (const auto& file : files_) total += file->heap_bytes();
+  for (const auto& [view, bytes] : copies_->bytes) total += bytes.size();
   return total;
 }
 
+const uint8_t* Checkpoint::acquire(const TensorView& t) const {
+  if (t.data != nullptr || t.nbytes == 0) return t.data;
+  const SafetensorsFile& file = file_of(t);
+  if (!file.reader()) throw Error("tensor " + in_quotes(t.name) + " of " + t.file.string() + " has no bytes to read");
+  std::lock_guard<std::mutex> lock(copies_->mutex);
+  std::vector<uint8_t>& bytes = copies_->bytes[&t];
+  if (bytes.empty()) {
+    try {
+      bytes.resize(t.nbytes);
+      file.reader()->read(t.file_offset, t.nbytes, bytes.data());
+    } catch (...) {
+      copies_->bytes.erase(&t);
+      throw;
+    }
+  }
+  return bytes.data();
+}
+
 void Checkpoint::release(const TensorView& t) const {
+  if (t.data == nullptr) {
+    if (copies_) {
+      std::lock_guard<std::mutex> lock(copies_->mutex);
+      copies_->bytes.erase(&t);
+    }
+    return;
+  }
   for (const auto& file : files_) {
-    if (file->mapping() == nullptr) continue;  // read into the heap: kept (views point into it)
+    if (file->mapping() == nullptr) continue;
     const MappedFile& map = *file->mapping();
     if (t.data >= map.data() && t.data < map.data() + map.size()) {
       map.advise_dontneed(static_cast<size_t>(t.data - map.data()), t.nbytes);

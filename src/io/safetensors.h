@@ -23,7 +23,7 @@ struct TensorView {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  const uint8_t* data = nullptr;  // points into the mapped file; nullptr for a tensor kept on disk
+  const uint8_t* data = nullptr;  // points into the mapped file; nullptr when the file is read (Checkpoint::acquire)
   size_t nbytes = 0;
   uint64_t file_offset = 0;  // where its bytes start in `file`
   std::filesystem::path file;  // the file that holds it, for error messages
@@ -35,9 +35,12 @@ class MappedFile;  // defined in io/mapped_file.h
 class FileReader;  // defined in io/file_reader.h
 
 // How a checkpoint is read. By default every file is memory-mapped. With `keep_on_disk` set, the
-// files are read instead of mapped: the tensors it names stay on disk (data == nullptr; read them
-// through reader() at file_offset, e.g. with io::FileRowSource) and every other tensor is read
-// into one heap buffer. The WebAssembly build reads this way: its mmap copies the whole file in.
+// files are read instead of mapped: no tensor has `data`; Checkpoint::acquire() reads one into
+// the heap when it is needed and release() frees it (after converting it), and the tensors
+// `keep_on_disk` names are meant never to be read whole (read their rows through reader() at
+// file_offset, e.g. with io::FileRowSource). The WebAssembly build reads this way: its mmap copies
+// the whole file in, and E2B's tensors (4.6 GB besides the per-layer table) do not fit its 4 GB
+// heap at once.
 struct CheckpointReadOptions {
   std::function<bool(std::string_view tensor_name)> keep_on_disk;
 };
@@ -53,15 +56,11 @@ class SafetensorsFile {
   const std::filesystem::path& path() const { return path_; }
   const MappedFile* mapping() const { return mapping_.get(); }  // nullptr when read, not mapped
   const std::shared_ptr<const FileReader>& reader() const { return reader_; }  // set when read
-  size_t heap_bytes() const { return heap_.size(); }  // bytes read into the heap when not mapped
 
  private:
-  void read_into_heap(const CheckpointReadOptions& read);
-
   std::filesystem::path path_;
   std::shared_ptr<MappedFile> mapping_;
   std::shared_ptr<const FileReader> reader_;
-  std::vector<uint8_t> heap_;
   std::vector<TensorView> tensors_;
   std::map<std::string, std::string> metadata_;
 };
@@ -78,16 +77,24 @@ class Checkpoint {
   const std::filesystem::path& dir() const { return dir_; }
   // The file that holds tensor `t` (its reader() is set when the checkpoint was read, not mapped).
   const SafetensorsFile& file_of(const TensorView& t) const;
-  size_t heap_bytes() const;  // tensor bytes read into the heap (0 when mapped)
+  size_t heap_bytes() const;  // tensor bytes read into the heap and not released (0 when mapped)
 
-  // Tells the OS the pages of this tensor are not needed any more (they leave the resident set;
-  // a later read maps them in again from the page cache). Used after converting a tensor.
+  // The bytes of tensor `t`: its mapping, or (a checkpoint that is read) a copy read into the heap
+  // now and kept until release(t). Throws gemma4::Error naming the file when the read fails.
+  const uint8_t* acquire(const TensorView& t) const;
+
+  // Done with tensor `t` (converted): a read copy is freed; a mapping's pages are given back to the
+  // OS (they leave the resident set; a later read maps them in again from the page cache).
   void release(const TensorView& t) const;
 
  private:
   std::filesystem::path dir_;
   std::vector<std::shared_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorView*, std::less<>> by_name_;
+  // Read copies by tensor; shared so that a moved Checkpoint keeps them. Loads run on one thread,
+  // the mutex only keeps concurrent readers (a test, a tool) safe.
+  struct ReadCopies;
+  std::shared_ptr<ReadCopies> copies_;
 };
 
 // ---- Writing (for `gemma4 synth`, tests and fixture generators) ----

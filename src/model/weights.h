@@ -67,9 +67,10 @@ struct WeightLoadOptions {
   ConvertedWeightStore* store = nullptr;  // reuse and record converted matrices when set
   ThreadPool* pool = nullptr;  // parallel conversion/quantization when set
   std::function<void(double fraction)> progress;  // fraction of weight bytes converted so far
-  // Read the checkpoint instead of mapping it, keeping the per-layer embedding table on disk and
-  // reading its rows on demand. On by default on the WebAssembly build, whose mmap would copy the
-  // whole file (the table is 4.7 GB in E2B) into the heap.
+  // Read the checkpoint instead of mapping it: each tensor is read when it is converted and freed
+  // after, and the embedding tables (the per-layer one is 4.7 GB in E2B) stay on disk, their rows
+  // read on demand. On by default on the WebAssembly build, whose mmap would copy the whole file
+  // into the heap.
 #ifdef __EMSCRIPTEN__
   bool per_layer_table_on_disk = true;
 #else
