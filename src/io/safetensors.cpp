@@ -403,6 +403,13 @@ const uint8_t* Checkpoint::acquire(const TensorView& t) const {
   return bytes.data();
 }
 
+const uint8_t* Checkpoint::held(const TensorView& t) const {
+  if (t.data != nullptr || !copies_) return t.data;
+  std::lock_guard<std::mutex> lock(copies_->mutex);
+  auto it = copies_->bytes.find(&t);
+  return it == copies_->bytes.end() ? nullptr : it->second.data();
+}
+
 void Checkpoint::release(const TensorView& t) const {
   if (t.data == nullptr) {
     if (copies_) {

@@ -82,6 +82,8 @@ class Checkpoint {
   // The bytes of tensor `t`: its mapping, or (a checkpoint that is read) a copy read into the heap
   // now and kept until release(t). Throws gemma4::Error naming the file when the read fails.
   const uint8_t* acquire(const TensorView& t) const;
+  // The bytes of `t` if they are in memory now (mapped, or acquired and not released), else nullptr.
+  const uint8_t* held(const TensorView& t) const;
 
   // Done with tensor `t` (converted): a read copy is freed; a mapping's pages are given back to the
   // OS (they leave the resident set; a later read maps them in again from the page cache).

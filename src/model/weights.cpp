@@ -175,15 +175,11 @@ bool is_per_layer_table(std::string_view name) {
   return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
 }
 
-EmbeddingTable mapped_table(const io::TensorView& t, int64_t rows, int64_t cols) {
-  const size_t row_bytes = t.nbytes / static_cast<size_t>(rows > 0 ? rows : 1);
-  return {&t, rows, cols, std::make_shared<io::MemoryRowSource>(t.data, rows, row_bytes)};
-}
-
-// The table as rows read from its file when the checkpoint is read, else from the mapping.
+// The table's rows from memory when its bytes are there (mapped, or kept by a head that uses them
+// as stored), else read from its file.
 EmbeddingTable table_of(const io::Checkpoint& ckpt, const io::TensorView& t, int64_t rows, int64_t cols) {
-  if (t.data != nullptr) return mapped_table(t, rows, cols);
   const size_t row_bytes = t.nbytes / static_cast<size_t>(rows > 0 ? rows : 1);
+  if (const uint8_t* bytes = ckpt.held(t)) return {&t, rows, cols, std::make_shared<io::MemoryRowSource>(bytes, rows, row_bytes)};
   auto source = std::make_shared<io::FileRowSource>(ckpt.file_of(t).reader(), t.file_offset, rows, row_bytes);
   return {&t, rows, cols, std::move(source)};
 }
@@ -211,18 +207,18 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
   TensorResolver r(w->checkpoint, prefix, options);
 
   const int64_t H = c.hidden_size;
-  // Read, not mapped (the WebAssembly build), the token embedding is looked up row by row from
-  // the file like the per-layer table: 805 MB of bf16 in E2B that never enter the heap whole
-  // (the tied head converts from a copy that is freed at once).
-  w->embed_tokens = table_of(w->checkpoint, r.tensor("embed_tokens.weight", {c.vocab_size, H}), c.vocab_size, H);
+  const io::TensorView& embed = r.tensor("embed_tokens.weight", {c.vocab_size, H});
   if (c.tie_word_embeddings) {
-    const io::TensorView& e = *w->embed_tokens.tensor;
-    // Lookups later fault in only the rows they read; the converted head no longer needs the pages.
-    w->lm_head = r.convert(e, c.vocab_size, H);
-    r.report(e.nbytes);
+    w->lm_head = r.convert(embed, c.vocab_size, H);
+    r.report(embed.nbytes);
   } else {
     w->lm_head = r.matrix("lm_head.weight", c.vocab_size, H, /*prefixed=*/false);
   }
+  // Read, not mapped (the WebAssembly build), the token embedding is looked up row by row from
+  // the file like the per-layer table: 805 MB of bf16 in E2B that never stay in the heap (a
+  // quantized tied head converts from a copy freed at once; one that uses the bytes as stored
+  // keeps them, and the lookups read them there).
+  w->embed_tokens = table_of(w->checkpoint, embed, c.vocab_size, H);
   w->final_norm = r.vector("norm.weight", H);
 
   const int64_t P = c.hidden_size_per_layer_input;

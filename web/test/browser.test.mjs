@@ -346,7 +346,10 @@ test('downloads are kept in the Origin Private File System: the next load reads 
   assert.ok(second.stats.cacheBytes >= weights);
   const third = await load({ cache: false });
   assert.equal(third.info.cache.enabled, false);
-  assert.equal(third.served - second.served, weights, 'cache: false reads from the server again');
+  // Again from the server: every weight once, and the token embedding's rows that the answer
+  // looked up (the engine reads them from the file; with the cache on they came from OPFS).
+  const again = third.served - second.served;
+  assert.ok(again >= weights && again <= weights + 16 * 1024, `cache: false reads from the server again (${again} of ${weights})`);
   await context.close();
 });
 

@@ -6,9 +6,10 @@
 //   (or read from the picked File) and written into memory;
 // - each .safetensors file: a file node whose reads are served on demand, by synchronous HTTP
 //   Range requests against the model URL or by FileReaderSync over a slice of the picked File.
-//   The engine reads the decoder tensors once into its heap (here in blocks of BLOCK_BYTES, which
-//   is what the download progress counts) and the per-layer embedding table row by row as tokens
-//   need them (the engine keeps the last 64 rows); the table never enters the heap whole.
+//   The engine reads each decoder tensor once, converts it and frees the copy (requests of at
+//   most BLOCK_BYTES, which is what the download progress counts), and the embedding tables row
+//   by row as tokens need them (the engine keeps the last 64 rows); the per-layer table never
+//   enters the heap whole.
 //
 // With options.device 'webgpu' or 'auto' (and a usable adapter) the forward pass runs on the GPU
 // (web/webgpu/, loaded here with import()): the weights go from the source straight to GPU
@@ -21,7 +22,7 @@
 //   { type: 'device', call, info } | { type: 'progress', loaded, total, file } | { type: 'log', text }.
 'use strict';
 
-const BLOCK_BYTES = 8 << 20;  // read-ahead for the decoder tensors (sequential reads)
+const BLOCK_BYTES = 8 << 20;  // the largest Range request for a tensor's bytes
 const EIO = 29;               // emscripten's errno for an I/O error
 
 let mod = null;
@@ -169,10 +170,18 @@ function tableRange(source, name, size) {
   return null;
 }
 
+// Frees the memory behind `bytes` now rather than at some later garbage collection
+// (ArrayBuffer.prototype.transfer, Chrome 114+): a load reads gigabytes through such buffers,
+// and left to the collector they stood 1.3 GB above the wasm heap at the peak of an E2B load.
+function discard(bytes) {
+  const buffer = bytes && bytes.buffer;
+  if (!buffer || typeof buffer.transfer !== 'function' || bytes.byteLength !== buffer.byteLength) return;
+  try { buffer.transfer(0); } catch { /* already detached */ }
+}
+
 function addLazyFile(FS, dir, name, source, size, table, progress) {
   const node = FS.createFile(dir, name, {}, true, false);
   Object.defineProperty(node, 'usedBytes', { get: () => size });
-  let block = null;  // { start, bytes }: the last read-ahead block outside the table
   const fetchRange = (start, end) => {
     const bytes = source.read(name, start, end);
     stats.requests++;
@@ -189,21 +198,21 @@ function addLazyFile(FS, dir, name, source, size, table, progress) {
         stats.tableRequests++;
         stats.tableBytes += bytes.length;
         buffer.set(bytes, offset);
+        discard(bytes);
         return n;
       }
+      // A tensor (or an embedding row): exactly the bytes asked, in requests of at most
+      // BLOCK_BYTES. The engine reads whole tensors in the order it converts them, which is not
+      // the file's, so reading ahead would fetch bytes twice; and an embedding row read ahead
+      // would fetch a block per token.
       let done = 0;
       while (done < n) {
         const at = position + done;
-        if (!block || at < block.start || at >= block.start + block.bytes.length) {
-          let limit = Math.min(size, at + Math.max(BLOCK_BYTES, 0));
-          if (table && at < table.start) limit = Math.min(limit, table.start);
-          block = { start: at, bytes: fetchRange(at, limit) };
-          progress(block.bytes.length);
-        }
-        const from = at - block.start;
-        const take = Math.min(n - done, block.bytes.length - from);
-        buffer.set(block.bytes.subarray(from, from + take), offset + done);
-        done += take;
+        const bytes = fetchRange(at, Math.min(position + n, at + BLOCK_BYTES));
+        progress(bytes.length);
+        buffer.set(bytes, offset + done);
+        done += bytes.length;
+        discard(bytes);
       }
       return n;
     } catch (e) {
@@ -297,6 +306,7 @@ async function mountModel(FS, source, { cache = true } = {}) {
   let loaded = 0;
   let lastPost = 0;
   const progress = (file) => (bytes) => {
+    if (loaded >= total) return;  // loaded: later reads are embedding rows as tokens need them
     loaded += bytes;
     const now = Date.now();
     if (now - lastPost > 100 || loaded >= total) {
