@@ -31,7 +31,8 @@ What limits the numbers:
   matmul needs several times the instructions: the CPU build is compute-bound where native is
   bound by memory.
 - In Chromium each token's per-layer and embedding rows are synchronous HTTP Range requests
-  from the Worker (Node reads them from disk), and the Range answers read at load (4.6 GB of
-  bf16, converted as they arrive) are garbage the renderer frees late: its peak RSS stands above
-  the wasm heap (\`heap_bytes\` in the JSON: ${(((r.results.find((x) => x.heap_bytes)?.heap_bytes) || 0) / 2 ** 30).toFixed(2)} GiB).
+  from the Worker (Node reads them from disk). The load's Range answers (4.6 GB of bf16, each
+  freed as soon as it is converted) leave the renderer's peak RSS well above the wasm heap
+  (\`heap_bytes\` in the JSON: ${(((r.results.find((x) => x.heap_bytes)?.heap_bytes) || 0) / 2 ** 30).toFixed(2)} GiB), and by a different amount from run to run
+  (2.2 to 4.6 GiB for the same build on this machine): the browser returns that memory late.
 `);
