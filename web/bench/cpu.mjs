@@ -17,6 +17,7 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { streamedAnswer } from './streamed_answer.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -109,33 +110,11 @@ async function runNodeHere() {
                                        max_context: 2048 });
   const load_s = (performance.now() - t0) / 1000;
   try {
-    const r = await streamedAnswer(engine);
+    const r = await streamedAnswer(engine, messages, decode);
     return { engine: 'gemma4 wasm, Node', load_s, ...r, peak_bytes: peakRss() };
   } finally {
     await engine.close();
   }
-}
-
-// One streamed greedy answer after a warm-up: time to the first token gives prefill, the rate
-// after it decode. The same function runs in Node and, serialized, in the page.
-async function streamedAnswer(engine, msgs = messages, maxTokens = decode) {
-  await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, temperature: 0 });
-  const start = performance.now();
-  let first = null, last = null, tokens = 0, usage = null;
-  const stream = await engine.chat.completions.create({ messages: msgs, max_tokens: maxTokens, temperature: 0, stream: true,
-                                                        stream_options: { include_usage: true } });
-  for await (const chunk of stream) {
-    const n = chunk.choices[0]?.token_ids?.length ?? 0;  // the engine sends each token's ids in a chunk of its own
-    if (n) {
-      if (first === null) first = performance.now();
-      last = performance.now();
-    }
-    tokens += n;
-    if (chunk.usage) usage = chunk.usage;
-  }
-  return { prompt_tokens: usage?.prompt_tokens, completion_tokens: tokens,
-           prefill_tok_s: usage.prompt_tokens / ((first - start) / 1000),
-           decode_tok_s: tokens > 1 ? (tokens - 1) / ((last - first) / 1000) : null };
 }
 
 function runNode() {

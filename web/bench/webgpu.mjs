@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { createContext, destroyContext, beginStep, endStep, storageBuffer, runKernel, packParams, grid } from '../webgpu/src/context.js';
 import { matmul, WEIGHT_FORMATS } from '../webgpu/src/kernels/matmul.js';
 import { uploadRows } from '../webgpu/src/split_tensor.js';
+import { streamedAnswer } from './streamed_answer.mjs';
 
 delete globalThis.fetch;  // emscripten 3.1.6's loader under Node 20 (see web/bin/gemma4-web.mjs)
 const require = createRequire(import.meta.url);
@@ -37,32 +38,16 @@ const { values: args } = parseArgs({
 
 const seconds = () => performance.now() / 1000;
 
-// One streamed greedy answer: time to the first token (prefill) and the rate after it (decode).
+// One streamed greedy answer on `device` (streamed_answer.mjs), and the GPU memory it held.
 async function engineSpeed(device) {
   const engine = await Gemma4.create({ model: { dir: args.model }, dtype: args.dtype, device, threads: Number(args.threads),
                                        max_context: 4096 });
   try {
     const words = Array.from({ length: Number(args['prompt-words']) }, (_, i) => ['river', 'stone', 'light', 'market', 'winter'][i % 5]);
     const messages = [{ role: 'user', content: `${words.join(' ')}. Tell a long story.` }];
-    await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, temperature: 0 });  // warm-up
-    const start = seconds();
-    let first = null, tokens = 0, usage = null;
-    const stream = await engine.chat.completions.create({ messages, max_tokens: Number(args.decode), temperature: 0, stream: true,
-                                                          stream_options: { include_usage: true }, stop: [] });
-    for await (const chunk of stream) {
-      const n = chunk.choices[0]?.token_ids?.length ?? 0;
-      if (n && first === null) first = seconds();
-      tokens += n;
-      if (chunk.usage) usage = chunk.usage;
-    }
-    const end = seconds();
+    const speed = await streamedAnswer(engine, messages, Number(args.decode));
     const gpu = engine.gpuId ? engine.host.gpus.get(engine.gpuId).engine : null;
-    return {
-      device: engine.info.device, reason: engine.info.reason, prompt_tokens: usage?.prompt_tokens, completion_tokens: tokens,
-      prefill_tok_s: usage ? usage.prompt_tokens / (first - start) : null,
-      decode_tok_s: tokens > 1 ? (tokens - 1) / (end - first) : null,
-      gpu_memory: gpu ? gpu.memory() : null,
-    };
+    return { device: engine.info.device, reason: engine.info.reason, ...speed, gpu_memory: gpu ? gpu.memory() : null };
   } finally {
     await engine.close();
   }

@@ -172,7 +172,7 @@ function tableRange(source, name, size) {
 
 // Frees the memory behind `bytes` now rather than at some later garbage collection
 // (ArrayBuffer.prototype.transfer, Chrome 114+): a load reads gigabytes through such buffers,
-// and left to the collector they stood 1.3 GB above the wasm heap at the peak of an E2B load.
+// and left to the collector they stood gigabytes above the wasm heap at the peak of an E2B load.
 function discard(bytes) {
   const buffer = bytes && bytes.buffer;
   if (!buffer || typeof buffer.transfer !== 'function' || bytes.byteLength !== buffer.byteLength) return;
@@ -192,24 +192,21 @@ function addLazyFile(FS, dir, name, source, size, table, progress) {
     if (position >= size) return 0;
     const n = Math.min(length, size - position);
     try {
-      if (table && position >= table.start && position < table.end) {
-        // A row of the per-layer table: exactly the bytes asked.
-        const bytes = fetchRange(position, position + n);
-        stats.tableRequests++;
-        stats.tableBytes += bytes.length;
-        buffer.set(bytes, offset);
-        discard(bytes);
-        return n;
-      }
-      // A tensor (or an embedding row): exactly the bytes asked, in requests of at most
-      // BLOCK_BYTES. The engine reads whole tensors in the order it converts them, which is not
-      // the file's, so reading ahead would fetch bytes twice; and an embedding row read ahead
-      // would fetch a block per token.
+      // Exactly the bytes asked, in requests of at most BLOCK_BYTES: a row of an embedding table,
+      // or a whole tensor. The engine reads tensors in the order it converts them, which is not
+      // the file's, so reading ahead would fetch bytes twice, and a row read ahead would fetch a
+      // block per token. Rows of the per-layer table are counted apart; the rest is the load.
+      const inTable = table && position >= table.start && position < table.end;
       let done = 0;
       while (done < n) {
         const at = position + done;
         const bytes = fetchRange(at, Math.min(position + n, at + BLOCK_BYTES));
-        progress(bytes.length);
+        if (inTable) {
+          stats.tableRequests++;
+          stats.tableBytes += bytes.length;
+        } else {
+          progress(bytes.length);
+        }
         buffer.set(bytes, offset + done);
         done += bytes.length;
         discard(bytes);
