@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libhwy-dev
+  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libhwy-dev libxxhash-dev
   libcurl4-openssl-dev libssl-dev
   python3 python3-numpy
   clang libclang-rt-14-dev

@@ -85,6 +85,7 @@ void time_verification(Session& session, int32_t token, std::vector<double>& dec
 void add_bench_command(CLI::App& app) {
   struct Args {
     std::string model, dtype = "q8_0", kv_type = "f16", json;
+    bool dtype_given = false;
     bool no_weight_cache = false;
     int threads = 0, reps = 3;
     int64_t prompt = 128, gen = 64, chunk = EngineOptions{}.step_tokens;
@@ -94,7 +95,9 @@ void add_bench_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "Measure load time, prefill and decode speed, memory");
   add_model_option(*cmd, a->model);
   cmd->add_flag("--no-weight-cache", a->no_weight_cache, "Convert the weights at every load (the cold-start figure)");
-  cmd->add_option("--dtype", a->dtype, "Weight type: f32, bf16, f16, q8_0, q4_0")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype, "Weight type: f32, bf16, f16, q8_0, q4_0 (a model file: its own)")
+      ->capture_default_str()
+      ->each([a](const std::string&) { a->dtype_given = true; });
   cmd->add_option("--kv-type", a->kv_type, "KV cache type: f32, f16, bf16")->capture_default_str();
   cmd->add_option("--threads,-t", a->threads, "Worker threads (0 = all cores)")->check(thread_count());
   cmd->add_option("--prompt,-p", a->prompt, "Prompt tokens to prefill")->check(integer_in(1, 1 << 24))->capture_default_str();
@@ -113,6 +116,7 @@ void add_bench_command(CLI::App& app) {
     size_t peak_rss = 0;  // before the read probe's buffer adds to it
     PhaseTimes decode_phases;  // of the last repetition
     const std::filesystem::path dir = model_folder(a->model);
+    adopt_model_file_dtype(dir, a->dtype_given, a->dtype);
     std::shared_ptr<Model> model;
     for (int rep = 0; rep < a->reps; ++rep) {
       model.reset();

@@ -16,6 +16,7 @@ namespace gemma4::cli {
 void add_logits_command(CLI::App& app) {
   struct Args {
     std::string model, tokens, out, dtype = "f32", kv_type = "f32";
+    bool dtype_given = false;
     bool no_weight_cache = false;
     int64_t chunk = 512;
     int threads = 0;
@@ -29,13 +30,16 @@ void add_logits_command(CLI::App& app) {
                   "Tokens fed per forward pass (1 = pure decode; >= T = one prefill)")
       ->check(integer_in(1, 1 << 24));
   cmd->add_option("--out", args->out, "Output file: little-endian float32 [T, vocab]")->required();
-  cmd->add_option("--dtype", args->dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0");
+  cmd->add_option("--dtype", args->dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0 (a model file: its own)")
+      ->each([args](const std::string&) { args->dtype_given = true; });
   cmd->add_option("--kv-type", args->kv_type, "KV cache type: f32, f16, bf16");
   cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")->check(thread_count());
   cmd->callback([args] {
     std::vector<int32_t> ids = parse_token_list(args->tokens);
     if (ids.empty()) throw Error("--tokens is empty: give at least one token id");
-    auto model = Model::load(model_folder(args->model),
+    const std::filesystem::path dir = model_folder(args->model);
+    adopt_model_file_dtype(dir, args->dtype_given, args->dtype);
+    auto model = Model::load(dir,
                              {.dtype = args->dtype, .threads = args->threads, .weight_cache = !args->no_weight_cache});
     SessionOptions so;
     so.max_context = static_cast<int64_t>(ids.size());

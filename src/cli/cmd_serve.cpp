@@ -34,6 +34,7 @@ struct ServeArgs {
   std::string model;
   server::ServerOptions server;
   EngineOptions engine;
+  bool dtype_given = false;  // else a model file loads in its own weight type
   std::string api_key_file;
   double drain_seconds = 10;
 };
@@ -101,7 +102,9 @@ void serve(ServeArgs& a) {
   std::atomic<bool> loaded{false};
   std::thread loader([&] {
     try {
-      engine = Engine::open(model_folder(a.model), a.engine);  // a Hub id downloads here, /health says loading
+      const std::filesystem::path dir = model_folder(a.model);  // a Hub id downloads here, /health says loading
+      adopt_model_file_dtype(dir, a.dtype_given, a.engine.dtype);
+      engine = Engine::open(dir, a.engine);
       for (const std::string& warning : engine->warnings()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
       http.set_backend(server::make_engine_backend(engine));
       loaded = true;
@@ -154,8 +157,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--ctx,-c", a->engine.max_context, "Context limit per request in tokens")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24))
       ->capture_default_str();
-  cmd->add_option("--dtype", a->engine.dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0")
+  cmd->add_option("--dtype", a->engine.dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0 (a model file: its own)")
       ->check(CLI::IsMember({"f32", "bf16", "f16", "q8_0", "q4_0"}))
+      ->each([a](const std::string&) { a->dtype_given = true; })
       ->capture_default_str();
   cmd->add_option("--kv-type", a->engine.kv_type, "KV cache type: f32, f16, bf16")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}))

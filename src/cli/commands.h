@@ -15,5 +15,7 @@ void add_render_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_pull_command(CLI::App& app);
 void add_grammar_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
+void add_verify_command(CLI::App& app);
 
 }  // namespace gemma4::cli

@@ -20,8 +20,9 @@ void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
   add_model_option(cmd, f.model);
   cmd.add_flag("--no-weight-cache", f.no_weight_cache, "Convert the weights afresh; do not read or write the weight cache");
-  cmd.add_option("--dtype", f.dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0")
+  cmd.add_option("--dtype", f.dtype, "Weight type: f32 (exact), bf16, f16, q8_0, q4_0 (a model file: its own)")
       ->check(CLI::IsMember({"f32", "bf16", "f16", "q8_0", "q4_0"}))
+      ->each([&f](const std::string&) { f.dtype_given = true; })
       ->capture_default_str();
   cmd.add_option("--kv-type", f.kv_type, "KV cache type: f32, f16, bf16")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}))
@@ -97,7 +98,9 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
   };
   std::shared_ptr<Engine> engine;
   try {
-    engine = Engine::open(model_folder(f.model), eo);
+    const std::filesystem::path dir = model_folder(f.model);
+    adopt_model_file_dtype(dir, f.dtype_given, eo.dtype);
+    engine = Engine::open(dir, eo);
   } catch (const EngineError& e) {
     if (tty) std::fprintf(stderr, "\r\033[K");
     if (e.kind() == ErrorKind::BadRequest && f.ctx > 0 && std::string(e.what()).find("max_position_embeddings") != std::string::npos)

@@ -17,7 +17,8 @@ namespace gemma4::cli {
 
 struct GenerationFlags {
   std::string model;
-  std::string dtype = "q8_0";
+  std::string dtype = "q8_0";  // a model file's own type unless --dtype is given
+  bool dtype_given = false;
   std::string kv_type = "f16";
   int threads = 0;
   int64_t ctx = 4096;

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   gemma4::cli::add_serve_command(app);
   gemma4::cli::add_pull_command(app);
   gemma4::cli::add_grammar_command(app);
+  gemma4::cli::add_convert_command(app);
+  gemma4::cli::add_verify_command(app);
 
   if (const std::string bad = gemma4::kernel_override_error(); !bad.empty()) {
     std::fprintf(stderr, "error: %s\n", bad.c_str());

@@ -1,5 +1,7 @@
 #include "cli/model_source.h"
 
+#include "io/model_file.h"
+
 #include <cstdio>
 
 #include "gemma4/hub.h"
@@ -16,6 +18,10 @@ std::filesystem::path model_folder(const std::string& model) {
   ResolveOptions options;
   options.progress = terminal_progress(stderr);
   return resolve_model(model, options);
+}
+
+void adopt_model_file_dtype(const std::filesystem::path& model, bool dtype_given, std::string& dtype) {
+  if (!dtype_given && io::is_model_file(model)) dtype = io::ModelFile::open(model).weight_type();
 }
 
 bool is_hub_id(const std::string& model) {

@@ -14,6 +14,10 @@ CLI::Option* add_model_option(CLI::App& cmd, std::string& model, const std::stri
 // The folder `model` names; a Hub download shows its progress on stderr.
 std::filesystem::path model_folder(const std::string& model);
 
+// A model file (.g4w) loads in the weight type it holds: unless --dtype was given, `dtype`
+// becomes that type.
+void adopt_model_file_dtype(const std::filesystem::path& model, bool dtype_given, std::string& dtype);
+
 // True when `model` is taken for a Hub id (it is no existing path and reads org/name[@revision]).
 bool is_hub_id(const std::string& model);
 

@@ -252,7 +252,8 @@ const std::vector<std::string>& Engine::warnings() const { return impl_->warning
 std::string Engine::model_name() const {
   std::filesystem::path p = impl_->dir;
   if (p.filename().empty()) p = p.parent_path();
-  return p.filename().string();
+  // A model file is named without its extension (gemma-4-E2B-it-q4_0.g4w: gemma-4-E2B-it-q4_0).
+  return p.extension() == ".g4w" ? p.stem().string() : p.filename().string();
 }
 
 std::string Engine::render_chat(const nlohmann::json& messages, const nlohmann::json& tools, const ChatOptions& o) const {

@@ -14,6 +14,7 @@
 #include "gemma4/error.h"
 #include "io/file_reader.h"
 #include "io/mapped_file.h"
+#include "io/model_file.h"
 
 namespace gemma4::io {
 namespace {
@@ -221,25 +222,32 @@ int64_t TensorView::numel() const {
 }
 
 std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path,
-                                                       const CheckpointReadOptions& read) {
+                                                       const CheckpointReadOptions& read,
+                                                       const FileSection& section) {
   auto file = std::make_shared<SafetensorsFile>();
   file->path_ = path;
   const std::string where = path.string();
   // The first bytes, the header and the data start: from the mapping, or read from the file.
+  // Sizes and offsets below are within the section; `base` is where it starts in the file.
+  const uint64_t base = section.offset;
   uint64_t file_size = 0;
   std::vector<uint8_t> head;
   const uint8_t* bytes = nullptr;
+  auto section_size = [&](uint64_t whole) {
+    if (base > whole) throw Error(where + ": its tensor section starts past the end of the file");
+    return std::min(section.length, whole - base);
+  };
   if (read.keep_on_disk) {
     auto reader = std::make_shared<FileReader>(FileReader::open(path));
-    file_size = reader->size();
+    file_size = section_size(reader->size());
     if (file_size == 0) throw Error(where + " is empty");
     head.resize(static_cast<size_t>(std::min<uint64_t>(file_size, 8)));
-    reader->read(0, head.size(), head.data());
+    reader->read(base, head.size(), head.data());
     file->reader_ = std::move(reader);
   } else {
     file->mapping_ = std::make_shared<MappedFile>(MappedFile::open(path));
-    file_size = file->mapping_->size();
-    bytes = file->mapping_->data();
+    file_size = section_size(file->mapping_->size());
+    bytes = file->mapping_->data() + base;
   }
 
   if (file_size < 8)
@@ -254,7 +262,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
                 std::to_string(file_size) + "-byte file (file truncated?)");
   if (bytes == nullptr) {
     head.resize(static_cast<size_t>(8 + header_len));
-    file->reader_->read(0, head.size(), head.data());
+    file->reader_->read(base, head.size(), head.data());
   }
   const uint8_t* header_bytes = bytes != nullptr ? bytes : head.data();
 
@@ -306,7 +314,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
   }
   for (TensorView& t : file->tensors_) {
     t.file = path;
-    t.file_offset += 8 + header_len;
+    t.file_offset += base + 8 + header_len;
   }
   return file;
 }
@@ -321,7 +329,10 @@ Checkpoint Checkpoint::open(const std::filesystem::path& dir, const CheckpointRe
   std::error_code ec;
   Checkpoint ckpt;
   ckpt.copies_ = std::make_shared<ReadCopies>();
-  if (fs::is_regular_file(dir, ec)) {
+  if (is_model_file(dir)) {
+    ckpt.dir_ = dir;
+    ckpt.files_.push_back(SafetensorsFile::open(dir, read, ModelFile::open(dir).checkpoint()));
+  } else if (fs::is_regular_file(dir, ec)) {
     // A path to the .safetensors file itself: accept it, the folder is its parent.
     ckpt.dir_ = dir.parent_path();
     ckpt.files_.push_back(SafetensorsFile::open(dir, read));

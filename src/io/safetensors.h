@@ -45,11 +45,20 @@ struct CheckpointReadOptions {
   std::function<bool(std::string_view tensor_name)> keep_on_disk;
 };
 
+// Where in its file a safetensors file lies: the whole file, or a section of a model file
+// (io/model_file.h).
+struct FileSection {
+  uint64_t offset = 0;
+  uint64_t length = UINT64_MAX;  // to the end of the file
+};
+
 class SafetensorsFile {
  public:
-  // Maps and validates one .safetensors file. Throws gemma4::Error naming the file on any defect.
+  // Maps and validates one .safetensors file (the bytes of `section`). Throws gemma4::Error naming
+  // the file on any defect.
   static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path,
-                                               const CheckpointReadOptions& read = {});
+                                               const CheckpointReadOptions& read = {},
+                                               const FileSection& section = {});
 
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
@@ -68,7 +77,8 @@ class SafetensorsFile {
 // All tensors of a checkpoint folder, whichever layout it uses.
 class Checkpoint {
  public:
-  // `dir` holds model.safetensors, or model.safetensors.index.json plus its shards.
+  // `dir` holds model.safetensors, or model.safetensors.index.json plus its shards; or `dir` is
+  // one .safetensors file, or a model file (io/model_file.h: its section of stored tensors).
   static Checkpoint open(const std::filesystem::path& dir, const CheckpointReadOptions& read = {});
 
   const TensorView* find(std::string_view name) const;  // nullptr when absent
@@ -113,6 +123,11 @@ struct TensorSpec {
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorSpec>& specs,
                        const std::function<void(size_t index, uint8_t* out, size_t nbytes)>& fill,
                        const std::map<std::string, std::string>& metadata = {});
+
+// The bytes of a safetensors file before its data (header length and header), for writers that
+// write the data themselves (a model file's tensor section): the tensors follow in `specs` order.
+std::string safetensors_prefix(const std::vector<TensorSpec>& specs,
+                               const std::map<std::string, std::string>& metadata = {});
 
 // Bytes a tensor of this spec occupies; throws gemma4::Error on a negative or overflowing shape.
 size_t tensor_nbytes(const TensorSpec& spec);

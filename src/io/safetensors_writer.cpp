@@ -85,6 +85,17 @@ std::string build_header(const std::vector<TensorSpec>& specs, const std::vector
   return text;
 }
 
+// The 8-byte little-endian header length, then the header.
+std::string header_with_length(const std::string& header) {
+  std::string out(8, '\0');
+  uint64_t header_len = header.size();
+  for (char& b : out) {
+    b = static_cast<char>(header_len & 0xff);
+    header_len >>= 8;
+  }
+  return out + header;
+}
+
 std::vector<size_t> validate_specs(const std::filesystem::path& path, const std::vector<TensorSpec>& specs) {
   std::set<std::string> seen;
   std::vector<size_t> sizes;
@@ -103,17 +114,10 @@ void write_all(const std::filesystem::path& path, const std::vector<TensorSpec>&
                const std::map<std::string, std::string>& metadata, size_t chunk_bytes,
                const ChunkFill& fill) {
   const std::vector<size_t> sizes = validate_specs(path, specs);
-  const std::string header = build_header(specs, sizes, metadata);
+  const std::string prefix = header_with_length(build_header(specs, sizes, metadata));
 
   TempFile file(path);
-  uint8_t length_bytes[8];
-  uint64_t header_len = header.size();
-  for (uint8_t& b : length_bytes) {
-    b = static_cast<uint8_t>(header_len & 0xff);
-    header_len >>= 8;
-  }
-  file.write(length_bytes, sizeof length_bytes);
-  file.write(reinterpret_cast<const uint8_t*>(header.data()), header.size());
+  file.write(reinterpret_cast<const uint8_t*>(prefix.data()), prefix.size());
 
   size_t largest = 0;
   for (size_t s : sizes) largest = std::max(largest, s);
@@ -143,6 +147,10 @@ size_t tensor_nbytes(const TensorSpec& spec) {
   if (count > std::numeric_limits<size_t>::max() / elem)
     throw Error("tensor '" + spec.name + "' has too many bytes");
   return count * elem;
+}
+
+std::string safetensors_prefix(const std::vector<TensorSpec>& specs, const std::map<std::string, std::string>& metadata) {
+  return header_with_length(build_header(specs, validate_specs("a tensor section", specs), metadata));
 }
 
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorSpec>& specs,

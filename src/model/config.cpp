@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/error.h"
+#include "io/model_file.h"
 
 namespace gemma4 {
 
@@ -305,21 +306,21 @@ ModelConfig parse_model_config(const json& doc, const std::string& source) {
 }
 
 ModelConfig load_model_config(const std::filesystem::path& model_dir) {
-  if (std::filesystem::is_regular_file(model_dir))
+  const bool model_file = io::is_model_file(model_dir);
+  if (!model_file && std::filesystem::is_regular_file(model_dir))
     throw Error(model_dir.string() + " is a file; --model takes the model folder (with config.json, "
-                "tokenizer.json and the safetensors)");
+                "tokenizer.json and the safetensors) or a model file that `gemma4 convert` wrote (.g4w)");
   std::filesystem::path path = model_dir / "config.json";
-  std::ifstream in(path);
-  if (!in) {
+  const std::optional<std::string> text = io::read_model_text(model_dir, "config.json");
+  if (!text) {
     if (!std::filesystem::exists(model_dir))
       throw Error("model folder " + model_dir.string() + " does not exist");
+    if (model_file) throw Error(model_dir.string() + " holds no config.json (not written by `gemma4 convert`?)");
     throw Error(path.string() + " not found: a Gemma 4 model folder needs config.json (as downloaded from Hugging Face)");
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
   json doc;
   try {
-    doc = json::parse(ss.str());
+    doc = json::parse(*text);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     throw Error(path.string() + ": invalid JSON: " + e.what());
   }

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/error.h"
+#include "io/model_file.h"
 #include "io/streaming_mapping.h"
 #include "model/weight_cache_key.h"
 
@@ -272,7 +273,8 @@ std::unique_ptr<ModelWeights> load_weights_cached(const fs::path& model_dir, con
   // Float types convert at memory speed (or not at all: bf16 maps the checkpoint), and their cache
   // files would be as large as the checkpoint: only the quantized types are worth a file.
   const bool quantized = options.weight_type == WeightType::Q8_0 || options.weight_type == WeightType::Q4_0;
-  if (!quantized || (cache_dir.empty() && env_or_empty("GEMMA4_WEIGHT_CACHE") == "off"))
+  // A model file is converted already: it is its own cache.
+  if (!quantized || io::is_model_file(model_dir) || (cache_dir.empty() && env_or_empty("GEMMA4_WEIGHT_CACHE") == "off"))
     return load_weights(model_dir, options);
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<WeightCache> cache;

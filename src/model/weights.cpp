@@ -6,6 +6,8 @@
 #include "gemma4/error.h"
 #include "kernels/numeric.h"
 #include "kernels/quant.h"
+#include "io/model_file.h"
+#include "model/model_file_weights.h"
 
 namespace gemma4 {
 
@@ -106,6 +108,11 @@ class TensorResolver {
   }
 
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, bool prefixed = true) const {
+    // A model file holds the converted matrix and not its source.
+    const std::string full = prefixed ? prefix_ + name : name;
+    if (opt_.store && !ckpt_.find(full)) {
+      if (auto m = opt_.store->find_converted(full, rows, cols)) return *m;
+    }
     const io::TensorView& t = tensor(name, {rows, cols}, prefixed);
     report(t.nbytes);
     return convert(t, rows, cols);
@@ -191,6 +198,13 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
   auto start = std::chrono::steady_clock::now();
   auto w = std::make_unique<ModelWeights>();
   w->config = load_model_config(model_dir);
+  // A model file: its matrices come converted, the rest from its tensor section.
+  std::unique_ptr<ConvertedWeightStore> file_store;
+  WeightLoadOptions with_file = options;
+  if (io::is_model_file(model_dir)) {
+    file_store = open_model_file_weights(model_dir, options.weight_type, options.per_layer_table_on_disk);
+    with_file.store = file_store.get();
+  }
   io::CheckpointReadOptions read;
   if (options.per_layer_table_on_disk) read.keep_on_disk = is_per_layer_table;
   w->checkpoint = io::Checkpoint::open(model_dir, read);
@@ -204,7 +218,7 @@ std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_di
     throw Error("checkpoint in " + model_dir.string() +
                 " has no token embedding: expected 'model.language_model.embed_tokens.weight' "
                 "(multimodal layout) or 'model.embed_tokens.weight' (text-only layout)");
-  TensorResolver r(w->checkpoint, prefix, options);
+  TensorResolver r(w->checkpoint, prefix, with_file);
 
   const int64_t H = c.hidden_size;
   const io::TensorView& embed = r.tensor("embed_tokens.weight", {c.vocab_size, H});

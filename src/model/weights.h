@@ -58,6 +58,13 @@ class ConvertedWeightStore {
   // The stored matrix for tensor `name` in exactly this type and shape, or nullopt.
   virtual std::optional<WeightMatrix> find(const std::string& name, WeightType type, int64_t rows,
                                            int64_t cols) const = 0;
+  // The stored matrix for tensor `name` that the checkpoint does not hold at all (a model file
+  // keeps the converted matrix, not its source), in whatever type it was converted to; nullopt
+  // when there is none. Throws gemma4::Error when its shape is not rows x cols.
+  virtual std::optional<WeightMatrix> find_converted(const std::string& name, int64_t rows, int64_t cols) const {
+    (void)name, (void)rows, (void)cols;
+    return std::nullopt;
+  }
   // Receives every matrix the load had to convert itself.
   virtual void add(const std::string& name, const WeightMatrix& m) = 0;
 };
@@ -78,7 +85,9 @@ struct WeightLoadOptions {
 #endif
 };
 
-// Opens `model_dir` (config.json + safetensors) and resolves every tensor the config calls for.
+// Opens `model_dir` (config.json + safetensors, or a model file that `gemma4 convert` wrote: see
+// io/model_file.h; its weight type must be options.weight_type) and resolves every tensor the
+// config calls for.
 // Throws gemma4::Error naming the file and tensor on a missing tensor, wrong shape or dtype.
 std::unique_ptr<ModelWeights> load_weights(const std::filesystem::path& model_dir,
                                            const WeightLoadOptions& options);

@@ -9,6 +9,7 @@
 
 #include "gemma4/error.h"
 #include "gemma4/sampling.h"
+#include "io/model_file.h"
 
 namespace gemma4 {
 
@@ -27,14 +28,10 @@ SamplingParams hugging_face_defaults() {
   return params;
 }
 
-json read_json(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot open for reading");
-  std::stringstream text;
-  text << in.rdbuf();
+json parse_json(const std::string& text, const std::filesystem::path& file) {
   json document;
   try {
-    document = json::parse(text.str());
+    document = json::parse(text);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     throw Error(file.string() + ": malformed JSON: " + e.what());
   }
@@ -101,8 +98,8 @@ void read_optional_id(const json& object, const char* name, const std::filesyste
 
 // config.json: stop ids from text_config.eos_token_id then the top level's (union, de-duplicated);
 // bos/pad from text_config first, the top level otherwise.
-void read_model_config(const std::filesystem::path& file, GenerationDefaults& defaults) {
-  const json config = read_json(file);
+void read_model_config(const std::string& text, const std::filesystem::path& file, GenerationDefaults& defaults) {
+  const json config = parse_json(text, file);
   const json* text_config = field(config, "text_config");
   if (text_config != nullptr && !text_config->is_object()) wrong_type(file, "text_config", "an object");
   for (const json* scope : {text_config, &config}) {
@@ -118,14 +115,16 @@ void read_model_config(const std::filesystem::path& file, GenerationDefaults& de
 GenerationDefaults load_generation_config(const std::filesystem::path& model_dir) {
   GenerationDefaults defaults;
   defaults.sampling = hugging_face_defaults();
+  // A model folder's files, or a model file's embedded copies (named model.g4w/config.json in errors).
   const std::filesystem::path file = model_dir / "generation_config.json";
   const std::filesystem::path model_config = model_dir / "config.json";
-  if (!std::filesystem::exists(file)) {
-    if (std::filesystem::exists(model_config)) read_model_config(model_config, defaults);
+  const std::optional<std::string> text = io::read_model_text(model_dir, "generation_config.json");
+  if (!text) {
+    if (auto config_text = io::read_model_text(model_dir, "config.json")) read_model_config(*config_text, model_config, defaults);
     return defaults;
   }
 
-  const json config = read_json(file);
+  const json config = parse_json(*text, file);
   defaults.from_generation_config = true;
   SamplingParams& params = defaults.sampling;
   read_float(config, "temperature", file, params.temperature);
@@ -157,9 +156,11 @@ GenerationDefaults load_generation_config(const std::filesystem::path& model_dir
   read_token_ids(config, "eos_token_id", file, defaults.stop_token_ids);
   read_optional_id(config, "bos_token_id", file, defaults.bos_token_id);
   read_optional_id(config, "pad_token_id", file, defaults.pad_token_id);
-  if (defaults.stop_token_ids.empty() && std::filesystem::exists(model_config)) {
+  const std::optional<std::string> config_text =
+      defaults.stop_token_ids.empty() ? io::read_model_text(model_dir, "config.json") : std::nullopt;
+  if (config_text) {
     GenerationDefaults from_model;
-    read_model_config(model_config, from_model);
+    read_model_config(*config_text, model_config, from_model);
     defaults.stop_token_ids = from_model.stop_token_ids;
     if (!defaults.bos_token_id) defaults.bos_token_id = from_model.bos_token_id;
     if (!defaults.pad_token_id) defaults.pad_token_id = from_model.pad_token_id;

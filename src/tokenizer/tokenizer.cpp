@@ -6,6 +6,7 @@
 
 #include "gemma4/error.h"
 #include "gemma4/tokenizer.h"
+#include "io/model_file.h"
 #include "tokenizer/tokenizer_data.h"
 #include "tokenizer/utf8.h"
 
@@ -111,11 +112,16 @@ size_t min_token_count_of_text(const TokenizerData& data, std::string_view text,
 Tokenizer Tokenizer::load(const std::filesystem::path& model_dir_or_tokenizer_json) {
   std::filesystem::path path = model_dir_or_tokenizer_json;
   std::error_code error;
+  if (io::is_model_file(path)) {
+    const std::optional<std::string> text = io::read_model_text(path, "tokenizer.json");
+    if (!text) throw Error(path.string() + " holds no tokenizer.json (not written by `gemma4 convert`?)");
+    return Tokenizer(parse_tokenizer_json(*text, (path / "tokenizer.json").string()));
+  }
   if (std::filesystem::is_directory(path, error)) {
     path /= "tokenizer.json";
   } else if (std::filesystem::is_regular_file(path, error) && path.extension() != ".json") {
     throw Error(path.string() + " is a file; --model takes the model folder (with config.json, tokenizer.json "
-                "and the safetensors)");
+                "and the safetensors) or a model file that `gemma4 convert` wrote (.g4w)");
   }
   if (!std::filesystem::exists(path, error)) throw Error("tokenizer file not found: " + path.string());
   const std::string text = read_file(path);

@@ -185,5 +185,44 @@ TEST(CliInput, InvalidUtf8PromptIsReplacedWithAWarning) {
       << c.err;
 }
 
+// `gemma4 convert` and its model file, end to end: the file answers like the folder at its weight
+// type (no --dtype needed), `gemma4 verify` passes it and names a changed byte, and every misuse
+// is one error line.
+TEST(CliModelFile, ConvertRunVerifyAndTheirErrors) {
+  testing::TempDir tmp;
+  const std::string file = (tmp.path() / "tiny-q4_0.g4w").string();
+  const RunResult c = run_cli("convert -m " + tiny() + " --dtype q4_0 --out " + file);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.err.find("convert: wrote " + file), std::string::npos) << c.err;
+  const std::string ask = " --max-tokens 8 --temperature 0 \"What is the capital of France?\"";
+  const RunResult folder = run_cli("run -m " + tiny() + " --dtype q4_0" + ask);
+  const RunResult converted = run_cli("run -m " + file + ask);
+  ASSERT_EQ(converted.exit_code, 0) << converted.err;
+  EXPECT_FALSE(converted.out.empty());
+  EXPECT_EQ(converted.out, folder.out);
+  const RunResult ok = run_cli("verify " + file);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("ok (q4_0, "), std::string::npos) << ok.out;
+
+  expect_one_error_line(run_cli("run -m " + file + " --dtype q8_0 --max-tokens 2 hi"),
+                        "holds q4_0 weights; load it with dtype q4_0");
+  expect_one_error_line(run_cli("convert -m " + tiny() + " --dtype q5_0 --out " + file), "unknown dtype 'q5_0'");
+  expect_one_error_line(run_cli("convert -m " + file + " --out " + file + ".2"), "is a model file already");
+  expect_one_error_line(run_cli("convert -m " + tiny() + " --out /nonexistent-dir/x.g4w"), "cannot create /nonexistent-dir/x.g4w.tmp");
+  expect_one_error_line(run_cli("verify " + tiny() + "/config.json"), "is not a gemma4 model file (.g4w)");
+  expect_one_error_line(run_cli("verify " + file + ".missing"), "file not found");
+
+  // A byte of the first blob, config.json (right after the header's page), changed.
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 + 10);
+    f.put('#');
+  }
+  expect_one_error_line(run_cli("verify " + file), "'config.json' does not match its checksum");
+  expect_one_error_line(run_cli("run -m " + file + " --max-tokens 2 hi"), "'config.json' does not match its checksum");
+  fs::resize_file(file, fs::file_size(file) - 100);
+  expect_one_error_line(run_cli("run -m " + file + " --max-tokens 2 hi"), "truncated or still downloading?");
+}
+
 }  // namespace
 }  // namespace gemma4
