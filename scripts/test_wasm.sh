@@ -10,7 +10,7 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(pwd)}"
 export NODE_PATH="${NODE_PATH:-/usr/share/nodejs}"
 tests=(wasm_golden_logits_test wasm_matmul_test wasm_matmul_invariance_test wasm_quant_panels_test
        wasm_weight_type_accuracy_test wasm_batch_forward_test wasm_chat_template_test wasm_output_parser_test
-       wasm_row_source_test wasm_file_reader_test)
+       wasm_row_source_test wasm_file_reader_test wasm_model_file_test wasm_model_file_format_test)
 
 emcmake cmake -S . -B build-wasm -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-wasm -j"$jobs" --target "${tests[@]}"

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -94,13 +93,12 @@ std::optional<std::string> read_model_text(const std::filesystem::path& model, s
   const std::filesystem::path path = model / name;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (!in || !(text << in.rdbuf()) || in.bad()) {
-    if (std::filesystem::file_size(path, ec) == 0 && !ec) return std::string();  // << fails on an empty file
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
+  std::string text(size > 0 ? static_cast<size_t>(size) : 0, '\0');
+  if (size < 0 || !in.seekg(0) || !in.read(text.data(), static_cast<std::streamsize>(text.size())))
     throw Error("cannot read " + path.string());
-  }
-  return text.str();
+  return text;
 }
 
 ModelFile ModelFile::open(const std::filesystem::path& path) {

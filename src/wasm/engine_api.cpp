@@ -20,6 +20,7 @@
 
 #include "gemma4/engine.h"
 #include "gemma4/model.h"
+#include "io/model_file.h"
 #include "gemma4/output_parser.h"
 #include "wasm/chat_request.h"
 #include "wasm/js_forward_backend.h"
@@ -85,12 +86,18 @@ void run_detached(int call, Work work) {
   }).detach();
 }
 
+// options.dtype; without it a model file's own weight type (io/model_file.h), else f32.
+std::string dtype_of(const std::string& dir, const json& options) {
+  if (options.contains("dtype") && options["dtype"].is_string()) return options["dtype"].get<std::string>();
+  return gemma4::io::is_model_file(dir) ? gemma4::io::ModelFile::open(dir).weight_type() : std::string("f32");
+}
+
 void open_engine(int call, const std::string& dir, const std::string& options_text) {
   const json options = json::parse(options_text, nullptr, false);
   if (options.is_discarded() || !options.is_object())
     throw gemma4::wasm::RequestError("engine options are not a JSON object");
   gemma4::EngineOptions o;
-  o.dtype = options.value("dtype", std::string("f32"));
+  o.dtype = dtype_of(dir, options);
   o.kv_type = options.value("kv_type", std::string("f32"));
   o.threads = options.value("threads", 2);
   o.parallel = options.value("parallel", 1);
@@ -108,7 +115,8 @@ void open_engine(int call, const std::string& dir, const std::string& options_te
     handle = next_engine++;
     engines[handle] = engine;
   }
-  post(false, call, {{"handle", handle}, {"model", engine->model_name()}, {"device", device}, {"warnings", engine->warnings()}});
+  post(false, call, {{"handle", handle}, {"model", engine->model_name()}, {"device", device}, {"dtype", o.dtype},
+                     {"warnings", engine->warnings()}});
 }
 
 // The logits of every position of a token sequence, written as little-endian float32 [T, vocab]
@@ -122,7 +130,7 @@ void logits(int call, const std::string& dir, const std::string& options_text) {
   const int64_t chunk = options.value("chunk", static_cast<int64_t>(tokens.size()));
   if (chunk <= 0) throw gemma4::wasm::RequestError("the prefill chunk must be positive");
   gemma4::ModelOptions mo;
-  mo.dtype = options.value("dtype", std::string("f32"));
+  mo.dtype = dtype_of(dir, options);
   mo.threads = options.value("threads", 2);
   mo.weight_cache = false;
   auto model = gemma4::Model::load(dir, mo);

@@ -145,5 +145,22 @@ TEST(ModelFile, RefusesAnotherWeightTypeAndChangedMatrices) {
   }
 }
 
+// The committed file that the wasm and browser tests load (tests/data/tiny-a-q4_0.g4w) is what
+// this engine's convert writes, byte for byte, and it loads to the folder's q4_0 logits.
+TEST(ModelFile, CommittedTestFileIsCurrent) {
+  const fs::path committed = testing::data_dir() / "tiny-a-q4_0.g4w";
+  TempFile fresh;
+  convert_to_model_file(testing::tiny_a_dir(), fresh.path, {.weight_type = WeightType::Q4_0});
+  auto bytes = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_TRUE(bytes(committed) == bytes(fresh.path))
+      << committed << " is out of date: build/gemma4 convert --model tests/data/tiny-a --dtype q4_0 --out " << committed;
+  const GoldenFixture golden = load_golden(testing::tiny_a_dir());
+  EXPECT_EQ(all_logits(Model::load(committed, {.dtype = "q4_0", .threads = 2}), golden),
+            all_logits(Model::load(golden.dir, {.dtype = "q4_0", .threads = 2, .weight_cache = false}), golden));
+}
+
 }  // namespace
 }  // namespace gemma4

@@ -3,6 +3,9 @@
 // the same contracts as `gemma4 run` and `gemma4 logits`, on the WebAssembly engine (device cpu)
 // or with the forward pass on WebGPU (device webgpu; Dawn in Node).
 //
+// --model is a model folder or a model file (.g4w) that `gemma4 convert` wrote (whose own dtype is
+// the default).
+//
 //   node web/bin/gemma4-web.mjs run --model DIR [--dtype f32] [--device cpu|webgpu|auto] [-n 64]
 //        [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--system TEXT] [--threads N] "PROMPT"
 //   node web/bin/gemma4-web.mjs logits --model DIR --tokens 2,105,... --out FILE [--prefill-chunk N]
@@ -27,7 +30,7 @@ const usage = 'usage: gemma4-web.mjs run --model DIR [options] "PROMPT" | gemma4
 
 const common = {
   model: { type: 'string', short: 'm' },
-  dtype: { type: 'string', default: 'f32' },
+  dtype: { type: 'string' },  // f32, or a model file's own
   device: { type: 'string', default: 'cpu' },
   threads: { type: 'string', short: 't' },
 };
@@ -71,7 +74,10 @@ function parse(argv) {
   }
   const { values, positionals } = parsed;
   if (!values.model) throw new UsageError('--model DIR is required');
-  if (!fs.existsSync(path.join(values.model, 'config.json'))) throw new UsageError(`${values.model}: not a model folder (no config.json)`);
+  values.file = fs.existsSync(values.model) && fs.statSync(values.model).isFile();
+  if (!values.file && !fs.existsSync(path.join(values.model, 'config.json')))
+    throw new UsageError(`${values.model}: not a model folder (no config.json) or a model file`);
+  if (values.file && values.device !== 'cpu') throw new UsageError('a model file (.g4w) runs on --device cpu');
   return { command, values, positionals };
 }
 
@@ -84,7 +90,7 @@ async function run({ values, positionals }) {
     top_p: number(values, 'top-p', { min: 0 }),
     seed: number(values, 'seed', { integer: true, min: 0 }),
   };
-  const engine = await Gemma4.create({ model: { dir: values.model }, dtype: values.dtype, device: values.device,
+  const engine = await Gemma4.create({ model: values.file ? { file: values.model } : { dir: values.model }, dtype: values.dtype, device: values.device,
                                        threads: number(values, 'threads', { integer: true, min: 1 }),
                                        max_context: number(values, 'ctx', { integer: true, min: 1 }) });
   try {
@@ -128,7 +134,7 @@ async function logitsOnWebGpu(values, tokens, chunk) {
   const { Gemma4WebGpu } = await import('../webgpu/src/forward.js');
   if (values['kv-type'] !== 'f32') throw new UsageError('the WebGPU KV cache is f32 (--kv-type f32)');
   const blocks = Math.ceil(tokens.length / 16) + 1;
-  const engine = await Gemma4WebGpu.load({ dir: values.model, format: values.dtype, kv: { blockSize: 16, blocks: { sliding: blocks, full: blocks } } });
+  const engine = await Gemma4WebGpu.load({ dir: values.model, format: values.dtype ?? 'f32', kv: { blockSize: 16, blocks: { sliding: blocks, full: blocks } } });
   try {
     const seq = engine.newSequence();
     const parts = [];

@@ -4,8 +4,11 @@ import type { ChatCompletions, CommonCreateOptions, Gemma4Error as Gemma4ErrorCl
 export * from './types';
 
 export interface NodeCreateOptions extends CommonCreateOptions {
-  /** A Hugging Face model folder on disk (config.json, tokenizer.json, safetensors). */
-  model: { dir: string };
+  /**
+   * A Hugging Face model folder on disk (config.json, tokenizer.json, safetensors), or a model file
+   * (.g4w) that `gemma4 convert` wrote; a model file loads in its own dtype unless `dtype` is given.
+   */
+  model: { dir: string } | { file: string };
 }
 
 export interface NodeEngine {

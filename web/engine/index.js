@@ -3,6 +3,7 @@
 //
 //   const { Gemma4 } = require('@gemma4/engine');
 //   const engine = await Gemma4.create({ model: { dir: '/path/to/gemma-4-E2B-it' } });
+//   const converted = await Gemma4.create({ model: { file: 'gemma-4-E2B-it-q4_0.g4w' } });  // `gemma4 convert`
 //   const gpu = await Gemma4.create({ model: { dir }, device: 'webgpu', dtype: 'q4_0' });  // engine.info.device
 //   const answer = await engine.chat.completions.create({ messages, max_tokens: 64 });
 //   for await (const chunk of await engine.chat.completions.create({ messages, stream: true })) ...
@@ -25,15 +26,22 @@ const throwIfError = (message) => {
   return message;
 };
 
-function checkModelFolder(model) {
+// The path the engine opens: a model folder, or a model file (.g4w) that `gemma4 convert` wrote.
+function modelPath(model) {
   if (model && typeof model.hub === 'string')
     throw new Gemma4Error('bad_request', `in Node the model is a local folder: download ${model.hub} with \`gemma4 pull ${model.hub}\` and pass { model: { dir } }`);
+  if (model && typeof model.file === 'string') {
+    if (!fs.existsSync(model.file)) throw new Gemma4Error('model_error', `file not found: ${model.file}`);
+    if (!fs.statSync(model.file).isFile()) throw new Gemma4Error('bad_request', `${model.file} is not a file: pass a folder as { model: { dir } }`);
+    return path.resolve(model.file);
+  }
   if (!model || typeof model.dir !== 'string')
-    throw new Gemma4Error('bad_request', "create() needs { model: { dir: 'path/to/model/folder' } }");
+    throw new Gemma4Error('bad_request', "create() needs { model: { dir: 'path/to/model/folder' } } or { model: { file: 'model.g4w' } }");
   for (const name of ['config.json', 'tokenizer.json']) {
     if (!fs.existsSync(path.join(model.dir, name)))
       throw new Gemma4Error('model_error', `file not found: ${path.join(model.dir, name)}`);
   }
+  return path.resolve(model.dir);
 }
 
 // The chat API shared with the browser module (an ES module, so loaded with import()).
@@ -91,15 +99,19 @@ class Engine {
 }
 
 const Gemma4 = {
-  // options.model.dir: a Hugging Face model folder (config.json, tokenizer.json, safetensors).
+  // options.model.dir: a Hugging Face model folder (config.json, tokenizer.json, safetensors); or
+  // options.model.file: a model file (.g4w) that `gemma4 convert` wrote (its own dtype by default).
   // options.dtype ("f32", "bf16", "q8_0", "q4_0"), threads, max_context, parallel (requests
   // batched into one step, default 1), device ("cpu", the
   // default; "webgpu": the forward pass on the GPU, f32/q8_0/q4_0; "auto": WebGPU when a hardware
   // adapter is there, else the CPU). engine.info says which runs and why.
   async create(options = {}) {
-    checkModelFolder(options.model);
+    const model = modelPath(options.model);
+    if (options.model.file && options.device && options.device !== 'cpu')
+      throw new Gemma4Error('bad_request', 'the WebGPU backend loads a model folder ({ model: { dir } }), not a model file');
     const h = await host();
-    const dtype = options.dtype || 'f32';
+    // A model file loads in the weight type it holds unless dtype says otherwise (then it is refused).
+    const dtype = options.dtype || (options.model.file ? undefined : 'f32');
     const engineOptions = { dtype, threads: options.threads || 2, max_context: options.max_context || 2048,
                             parallel: options.parallel || 1 };
     const device = await prepareDevice(options, dtype);
@@ -108,14 +120,14 @@ const Gemma4 = {
     let r, api;
     try {
       [r, api] = await Promise.all([
-        h.call('gemma4_open', [path.resolve(options.model.dir), JSON.stringify(engineOptions)]).then(throwIfError),
+        h.call('gemma4_open', [model, JSON.stringify(engineOptions)]).then(throwIfError),
         chatApi(),
       ]);
     } catch (e) {
       if (gpuId) h.removeGpu(gpuId);
       throw e;
     }
-    return new Engine(h, r.handle, r.model, api, { device: device.device, reason: device.reason, dtype }, gpuId);
+    return new Engine(h, r.handle, r.model, api, { device: device.device, reason: device.reason, dtype: r.dtype }, gpuId);
   },
 
   // Ends the module's worker threads so that Node can exit; close every engine first.

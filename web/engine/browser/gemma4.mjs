@@ -142,7 +142,8 @@ export const Gemma4 = {
   //   'https://huggingface.co' } or { url: base URL of a model folder (config.json,
   //   tokenizer.json, safetensors as on the Hub) }, either with headers (extra request headers)
   //   and token (a Hub access token, for gated models); or { files: [File, ...] } picked by the
-  //   user (the folder's files).
+  //   user (the folder's files). A model file (.g4w) that `gemma4 convert` wrote is one URL
+  //   ({ url: 'https://…/model.g4w' }) or one picked file, and loads in its own dtype by default.
   // options.dtype ("f32", "bf16", "q8_0", "q4_0"), threads, max_context, parallel (requests
   // batched into one step, default 1), device ("auto", the
   // default: WebGPU when the browser has a hardware adapter, else the CPU; "webgpu"; "cpu"),
@@ -164,7 +165,10 @@ export const Gemma4 = {
     const host = new WorkerHost(options.workerUrl || defaultWorkerUrl());
     host.onProgress = options.onProgress || null;
     host.onLog = options.onLog || null;
-    const engineOptions = { dtype: options.dtype || 'f32', threads, max_context: options.max_context || 2048,
+    // A model file (.g4w) loads in the weight type it holds unless dtype says otherwise.
+    const modelFile = source.url ? /\.g4w$/i.test(new URL(source.url).pathname)
+                                 : source.files.length === 1 && /\.g4w$/i.test(source.files[0].name);
+    const engineOptions = { dtype: options.dtype || (modelFile ? undefined : 'f32'), threads, max_context: options.max_context || 2048,
                             parallel: options.parallel || 1,
                             device: options.device || 'auto' };
     let r;
@@ -178,7 +182,7 @@ export const Gemma4 = {
     const device = r._device || { device: 'cpu', reason: '' };
     return new BrowserEngine(host, r.handle, {
       backend: device.device === 'webgpu' ? 'webgpu' : 'wasm', device: device.device, deviceReason: device.reason,
-      model: r.model, threads, dtype: engineOptions.dtype, crossOriginIsolated: true,
+      model: r.model, threads, dtype: r.dtype || engineOptions.dtype, crossOriginIsolated: true,
       simd: true, files: r._mounted || [], warnings: r.warnings || [], cache: r._cache || null,
     });
   },

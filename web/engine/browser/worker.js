@@ -53,16 +53,23 @@ function httpError(url, status, statusText) {
 
 // ---- the places files come from --------------------------------------------------------------
 
-// A model folder at a base URL. `read` is synchronous (only a worker may do that).
+// A model file (.g4w) that `gemma4 convert` wrote, rather than a model folder.
+const MODEL_FILE = /\.g4w$/i;
+
+// A model folder at a base URL, or a model file's URL. `read` is synchronous (only a worker may
+// do that).
 function urlSource(base, headers = {}, name = null) {
-  const root = new URL(base.endsWith('/') ? base : `${base}/`, self.location.href);
+  const whole = new URL(base, self.location.href);
+  const file = MODEL_FILE.test(whole.pathname) ? decodeURIComponent(whole.pathname.split('/').pop()) : null;
+  const root = file ? new URL('./', whole) : new URL(base.endsWith('/') ? base : `${base}/`, self.location.href);
   const urlOf = (name) => new URL(name, root).href;
   const setHeaders = (xhr) => { for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v); };
   const validators = {};  // per file: its ETag or Last-Modified, when the server sends one
   return {
     base: root.href,
     validators,
-    name: name || decodeURIComponent(root.pathname.split('/').filter(Boolean).pop() || root.hostname),
+    file,
+    name: name || (file ? file.replace(MODEL_FILE, '') : decodeURIComponent(root.pathname.split('/').filter(Boolean).pop() || root.hostname)),
     async fetchSmall(name, optional = false) {
       let res;
       try {
@@ -136,8 +143,10 @@ function fileSource(files) {
     return f;
   };
   const first = files.find((f) => f.webkitRelativePath);
+  const modelFile = files.length === 1 && MODEL_FILE.test(files[0].name) ? files[0].name : null;
   return {
-    name: first ? first.webkitRelativePath.split('/')[0] : 'model',
+    file: modelFile,
+    name: modelFile ? modelFile.replace(MODEL_FILE, '') : first ? first.webkitRelativePath.split('/')[0] : 'model',
     async fetchSmall(name, optional = false) {
       if (!byName.has(name) && optional) return null;
       return new Uint8Array(await get(name).arrayBuffer());
@@ -153,21 +162,39 @@ function fileSource(files) {
 
 // Where the per-layer embedding table lies in a safetensors file ([start, end) in bytes), from its
 // header; null when it has none or the header does not parse (the engine then reports the file).
-function tableRange(source, name, size) {
-  if (size < 8) return null;
+// `base`: where the safetensors bytes start in the file (a model file's tensor section).
+function tableRange(source, name, size, base = 0) {
+  if (size < base + 8) return null;
   try {
-    const lenBytes = source.read(name, 0, 8);
+    const lenBytes = source.read(name, base, base + 8);
     const len = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
-    if (len > size - 8 || len > 100 << 20) return null;
-    const header = JSON.parse(new TextDecoder().decode(source.read(name, 8, 8 + len)));
+    if (len > size - base - 8 || len > 100 << 20) return null;
+    const header = JSON.parse(new TextDecoder().decode(source.read(name, base + 8, base + 8 + len)));
     for (const [key, t] of Object.entries(header)) {
       if (key.endsWith('embed_tokens_per_layer.weight') && Array.isArray(t.data_offsets))
-        return { start: 8 + len + t.data_offsets[0], end: 8 + len + t.data_offsets[1] };
+        return { start: base + 8 + len + t.data_offsets[0], end: base + 8 + len + t.data_offsets[1] };
     }
   } catch (e) {
     if (e instanceof WorkerError && e.code !== 'network_error') throw e;
   }
   return null;
+}
+
+// Where a model file's tensor section starts, from its header and index (io/model_file.h); 0 when
+// they do not parse (the engine then reports the file).
+function modelFileSection(source, name, size) {
+  try {
+    if (size < 4096) return 0;
+    const head = source.read(name, 0, 64);
+    const view = new DataView(head.buffer, head.byteOffset, 64);
+    const indexOffset = Number(view.getBigUint64(16, true)), indexBytes = Number(view.getBigUint64(24, true));
+    if (indexOffset + indexBytes !== size || indexBytes > 64 << 20) return 0;
+    const index = JSON.parse(new TextDecoder().decode(source.read(name, indexOffset, size)));
+    return Number(index.checkpoint && index.checkpoint.offset) || 0;
+  } catch (e) {
+    if (e instanceof WorkerError && e.code !== 'network_error') throw e;
+    return 0;
+  }
 }
 
 // Frees the memory behind `bytes` now rather than at some later garbage collection
@@ -269,6 +296,21 @@ function loadModule(moduleUrl) {
   return modulePromise;
 }
 
+// Counts the load's bytes (per file: progress(name)(bytes)) and posts them at most every 100 ms.
+function loadProgress(total) {
+  let loaded = 0;
+  let lastPost = 0;
+  return (file) => (bytes) => {
+    if (loaded >= total) return;  // loaded: later reads are embedding rows as tokens need them
+    loaded += bytes;
+    const now = Date.now();
+    if (now - lastPost > 100 || loaded >= total) {
+      lastPost = now;
+      post({ type: 'progress', loaded: Math.min(loaded, total), total, file });
+    }
+  };
+}
+
 // Writes the model folder into the module's file system and returns its path.
 // The folder is named like the model's own (the engine names the model after it).
 async function mountModel(FS, source, { cache = true } = {}) {
@@ -277,6 +319,7 @@ async function mountModel(FS, source, { cache = true } = {}) {
   let dir = `/models/${name}`;
   while (FS.analyzePath(dir).exists) dir = `/models/${name}-${nextModel++}`;
   FS.mkdir(dir);
+  if (source.file) return mountModelFile(FS, dir, source, cache);
   const small = [];
   for (const [name, optional] of [['config.json', false], ['tokenizer.json', false],
                                   ['generation_config.json', true], ['model.safetensors.index.json', true]]) {
@@ -300,17 +343,7 @@ async function mountModel(FS, source, { cache = true } = {}) {
   }
   const total = small.reduce((s, [, b]) => s + b.length, 0) +
                 files.reduce((s, f) => s + f.size - (f.table ? f.table.end - f.table.start : 0), 0);
-  let loaded = 0;
-  let lastPost = 0;
-  const progress = (file) => (bytes) => {
-    if (loaded >= total) return;  // loaded: later reads are embedding rows as tokens need them
-    loaded += bytes;
-    const now = Date.now();
-    if (now - lastPost > 100 || loaded >= total) {
-      lastPost = now;
-      post({ type: 'progress', loaded: Math.min(loaded, total), total, file });
-    }
-  };
+  const progress = loadProgress(total);
   for (const [name, bytes] of small) {
     FS.writeFile(`${dir}/${name}`, bytes);
     progress(name)(bytes.length);
@@ -325,6 +358,25 @@ async function mountModel(FS, source, { cache = true } = {}) {
   // The GPU load reads by tensor, not by file: it ends the count itself.
   const done = () => post({ type: 'progress', loaded: total, total, file: 'weights' });
   return { dir, files: files.map((f) => ({ name: f.name, size: f.size, table: f.table })), progress, done, reader, cache: cacheInfo };
+}
+
+// A model file: one file, its per-layer table counted apart like a folder's. The engine opens
+// the file itself (`path`).
+async function mountModelFile(FS, dir, source, cache) {
+  const name = source.file;
+  const size = await source.size(name);
+  const table = tableRange(source, name, size, modelFileSection(source, name, size));
+  const files = [{ name, size, table }];
+  const total = size - (table ? table.end - table.start : 0);
+  const progress = loadProgress(total);
+  let reader = source, cacheInfo = { enabled: false, reason: source.base ? 'cache: false' : 'local files', cachedBytes: 0 };
+  if (cache && source.base) {
+    const cached = files.map((f) => ({ ...f, validator: source.validators[f.name] || '' }));
+    ({ reader, info: cacheInfo } = await self.openModelCache({ key: source.base, files: cached, source, stats }));
+  }
+  addLazyFile(FS, dir, name, reader, size, table, progress(name));
+  const done = () => post({ type: 'progress', loaded: total, total, file: 'weights' });
+  return { dir, path: `${dir}/${name}`, modelFile: true, files, progress, done, reader, cache: cacheInfo };
 }
 
 // ---- WebGPU -------------------------------------------------------------------------------------
@@ -390,6 +442,11 @@ async function prepareDevice(source, mounted, engineOptions) {
   const requested = engineOptions.device || 'cpu';
   const options = { ...engineOptions, device: 'cpu' };
   if (requested === 'cpu') return { info: { device: 'cpu', reason: 'asked for the CPU' }, options };
+  if (mounted.modelFile) {
+    if (requested === 'webgpu')
+      throw new WorkerError('bad_request', 'the WebGPU backend loads a model folder, not a model file (.g4w): pass the folder, or device: "cpu"');
+    return { info: { device: 'cpu', reason: 'a model file (.g4w) runs on the CPU backend' }, options };
+  }
   const tables = new Map(mounted.files.filter((f) => f.table).map((f) => [f.name, f.table]));
   let chosen;
   try {
@@ -412,13 +469,13 @@ async function open(m) {
   await loadModule(m.moduleUrl);
   const source = m.source.url ? urlSource(m.source.url, m.source.headers, m.source.name)
                : m.source.files ? fileSource(m.source.files) : null;
-  if (!source) throw new WorkerError('bad_request', "model needs { url: 'https://…/model-folder/' } or { files: [File, …] }");
+  if (!source) throw new WorkerError('bad_request', "model needs { url: 'https://…/model-folder/' }, { url: 'https://…/model.g4w' } or { files: [File, …] }");
   const mounted = await mountModel(mod.FS, source, { cache: m.cache !== false });
   post({ type: 'mounted', call: m.call, files: mounted.files, cache: mounted.cache });
   const device = await prepareDevice(mounted.reader, mounted, m.options);
   post({ type: 'device', call: m.call, info: device.info });
   if (device.info.gpu) openingGpu.set(m.call, device.info.gpu);
-  ccall('gemma4_open', m.call, [mounted.dir, JSON.stringify(device.options)]);
+  ccall('gemma4_open', m.call, [mounted.path || mounted.dir, JSON.stringify(device.options)]);
 }
 
 self.onmessage = async (event) => {

@@ -49,6 +49,18 @@ for (const device of ['cpu', 'webgpu']) {
   });
 }
 
+test('logits --model FILE.g4w: the folder\'s q4_0 logits, bit for bit', async () => {
+  const seq = golden.sequences.find((s) => s.name === 'window');
+  const file = path.join(root, 'tests', 'data', 'tiny-a-q4_0.g4w');
+  const [a, b] = [path.join(tmp, 'file.f32'), path.join(tmp, 'folder.f32')];
+  const r1 = await cli(['logits', '--model', file, '--tokens', seq.ids.join(','), '--prefill-chunk', '5', '--out', a]);
+  assert.strictEqual(r1.status, 0, r1.stderr);
+  const r2 = await cli(['logits', '--model', tinyA, '--dtype', 'q4_0', '--tokens', seq.ids.join(','), '--prefill-chunk', '5', '--out', b]);
+  assert.strictEqual(r2.status, 0, r2.stderr);
+  assert.ok(fs.readFileSync(a).equals(fs.readFileSync(b)));
+  assert.strictEqual(readF32(a).length, seq.ids.length * golden.vocab_size);
+});
+
 test('bad input: one error line and exit status 1', async () => {
   for (const args of [['frobnicate'], ['run', native.prompt], ['run', '--model', path.join(tmp, 'nowhere'), 'hi'],
                       ['logits', '--model', tinyA, '--tokens', '2,x', '--out', path.join(tmp, 'x.f32')],

@@ -115,6 +115,30 @@ test('a folder without safetensors rejects with a typed error', async () => {
   }
 });
 
+// The model file that `gemma4 convert` wrote natively (tests/data/tiny-a-q4_0.g4w): the engine
+// reads it in its own dtype and answers as the folder does at q4_0; another dtype is refused.
+test('a model file (.g4w) answers like its folder at the same dtype', async () => {
+  const file = path.join(root, 'tests', 'data', 'tiny-a-q4_0.g4w');
+  const request = { messages, ...native.cases.find((c) => c.name === 'sampled_seed7').request };
+  const converted = await Gemma4.create({ model: { file }, threads: 2 });
+  const folder = await Gemma4.create({ model: { dir: tinyA }, dtype: 'q4_0', threads: 2 });
+  try {
+    assert.strictEqual(converted.info.dtype, 'q4_0');
+    assert.strictEqual(converted.model, 'tiny-a-q4_0');
+    const [a, b] = [await converted.chat.completions.create(request), await folder.chat.completions.create(request)];
+    assert.ok(a.choices[0].token_ids.length > 0);
+    assert.deepStrictEqual(a.choices[0].token_ids, b.choices[0].token_ids);
+    assert.strictEqual(a.choices[0].message.content, b.choices[0].message.content);
+  } finally {
+    await converted.close();
+    await folder.close();
+  }
+  await rejectsWith(Gemma4.create({ model: { file }, dtype: 'q8_0' }), 'model_error');
+  await rejectsWith(Gemma4.create({ model: { file: path.join(tinyA, 'config.json') } }), 'model_error');
+  await rejectsWith(Gemma4.create({ model: { file: path.join(root, 'tests', 'data', 'nowhere.g4w') } }), 'model_error');
+  await rejectsWith(Gemma4.create({ model: { file }, device: 'webgpu' }), 'bad_request');
+});
+
 test('a bad message role rejects with bad_request', async () => {
   await rejectsWith(engine.chat.completions.create({ messages: [{ role: 'wizard', content: 'hi' }] }), 'bad_request');
   await rejectsWith(engine.chat.completions.create({ messages: [{ role: 'wizard', content: 'hi' }], stream: true }), 'bad_request');
