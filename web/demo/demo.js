@@ -27,7 +27,7 @@ async function load(model) {
   $('progress-text').textContent = 'starting the engine…';
   try {
     const engine = await Gemma4.create({
-      model, dtype: $('dtype').value, threads: Number($('threads').value) || 2, device: $('device').value,
+      model, dtype: $('dtype').value || undefined, threads: Number($('threads').value) || 2, device: $('device').value,
       onProgress: ({ loaded, total, file }) => {
         bar.max = total || 1;
         bar.value = loaded;
@@ -65,6 +65,10 @@ $('url-form').addEventListener('submit', (e) => {
 });
 $('model-files').addEventListener('change', () => {
   const files = [...$('model-files').files];
+  if (files.length) load({ files });
+});
+$('model-file').addEventListener('change', () => {
+  const files = [...$('model-file').files];
   if (files.length) load({ files });
 });
 // ?model=URL loads at once (links, the browser test); ?device= and ?dtype= preset the choices.

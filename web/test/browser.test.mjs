@@ -243,6 +243,53 @@ test('a folder picked on this computer: read by File slices, the same answer', a
   await context.close();
 });
 
+// One model file (`gemma4 convert`, tests/data/tiny-a-q4_0.g4w, written by the native build): by
+// URL and as one picked file, in its own dtype on the CPU backend, the answer of the folder at
+// q4_0; its per-layer table still read row by row; a corrupt one is a typed error.
+test('a model file (.g4w) by URL and picked: the folder\'s q4_0 answer, table rows on demand', async () => {
+  const { page, errors, context } = await openPage(main.origin);
+  const request = { messages, ...caseNamed('sampled_seed7').request };
+  const answer = () => page.evaluate(async (r) => {
+    const a = await window.engine.chat.completions.create(r);
+    const stats = await window.engine.stats();
+    await window.engine.unload();
+    return { ids: a.choices[0].token_ids, text: a.choices[0].message.content, stats };
+  }, request);
+  let created = await createInPage(page, { model: { url: MODEL_URL }, dtype: 'q4_0', threads: 2, cache: false });
+  assert.ok(!created.error, JSON.stringify(created.error));
+  const folder = await answer();
+  created = await createInPage(page, { model: { url: '/tests/data/tiny-a-q4_0.g4w' }, threads: 2, cache: false });
+  assert.ok(!created.error, JSON.stringify(created.error));
+  assert.equal(created.info.dtype, 'q4_0');
+  assert.equal(created.info.device, 'cpu');
+  assert.equal(created.info.model, 'tiny-a-q4_0');
+  assert.equal(created.info.files.length, 1);
+  assert.ok(created.info.files[0].table, 'the per-layer table was found in the file');
+  const byUrl = await answer();
+  assert.ok(folder.ids.length > 0);
+  assert.deepEqual(byUrl.ids, folder.ids);
+  assert.equal(byUrl.text, folder.text);
+  assert.ok(byUrl.stats.tableRequests > 0 && byUrl.stats.tableBytes < 163840 / 4, JSON.stringify(byUrl.stats));
+
+  await page.evaluate(() => { const i = document.createElement('input'); i.type = 'file'; i.id = 'g4w'; document.body.append(i); });
+  await (await page.$('#g4w')).uploadFile(path.join(repo, 'tests/data/tiny-a-q4_0.g4w'));
+  created = await page.evaluate(async () => {
+    const { Gemma4 } = await import('/web/engine/browser/gemma4.mjs');
+    window.engine = await Gemma4.create({ model: { files: [...document.querySelector('#g4w').files] }, threads: 2 });
+    return { info: window.engine.info };
+  });
+  assert.equal(created.info.dtype, 'q4_0');
+  assert.deepEqual((await answer()).ids, folder.ids);
+
+  created = await createInPage(page, { model: { url: '/tests/data/tiny-a-q4_0.g4w' }, dtype: 'q8_0', threads: 2, cache: false });
+  assert.equal(created.error?.code, 'model_error', JSON.stringify(created));
+  assert.match(created.error.message, /holds q4_0 weights/);
+  created = await createInPage(page, { model: { url: '/tests/data/tiny-a-q4_0.g4w' }, device: 'webgpu', threads: 2, cache: false });
+  assert.equal(created.error?.code, 'bad_request', JSON.stringify(created));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('bad input: typed errors for a missing folder, a 401, a truncated or corrupt safetensors, a wrong dtype, no Range support', async () => {
   const { page, context } = await openPage(main.origin);
   const cases = [

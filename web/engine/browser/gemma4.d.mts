@@ -6,7 +6,9 @@ export type * from '../types.js';
 
 export type BrowserModel =
   | { hub: string; revision?: string; endpoint?: string; token?: string; headers?: Record<string, string> }
+  /** A model folder's base URL, or the URL of a model file (.g4w) that `gemma4 convert` wrote. */
   | { url: string; token?: string; headers?: Record<string, string> }
+  /** A model folder's files, or one model file (.g4w). */
   | { files: File[] };
 
 export interface BrowserCreateOptions extends CommonCreateOptions {

@@ -167,7 +167,8 @@ export const Gemma4 = {
     host.onLog = options.onLog || null;
     // A model file (.g4w) loads in the weight type it holds unless dtype says otherwise.
     const modelFile = source.url ? /\.g4w$/i.test(new URL(source.url).pathname)
-                                 : source.files.length === 1 && /\.g4w$/i.test(source.files[0].name);
+                                 : source.files.filter((f) => /\.g4w$/i.test(f.name)).length === 1 &&
+                                   !source.files.some((f) => f.name === 'config.json');
     const engineOptions = { dtype: options.dtype || (modelFile ? undefined : 'f32'), threads, max_context: options.max_context || 2048,
                             parallel: options.parallel || 1,
                             device: options.device || 'auto' };

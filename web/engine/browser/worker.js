@@ -132,6 +132,12 @@ function urlSource(base, headers = {}, name = null) {
   };
 }
 
+// The model file among picked files: the only .g4w, in a pick without a model folder's config.json.
+function pickedModelFile(files) {
+  const g4w = files.filter((f) => MODEL_FILE.test(f.name));
+  return g4w.length === 1 && !files.some((f) => f.name === 'config.json') ? g4w[0].name : null;
+}
+
 // Files the user picked (an <input type=file webkitdirectory> folder): read by slices.
 function fileSource(files) {
   const byName = new Map();
@@ -143,7 +149,7 @@ function fileSource(files) {
     return f;
   };
   const first = files.find((f) => f.webkitRelativePath);
-  const modelFile = files.length === 1 && MODEL_FILE.test(files[0].name) ? files[0].name : null;
+  const modelFile = pickedModelFile(files);
   return {
     file: modelFile,
     name: modelFile ? modelFile.replace(MODEL_FILE, '') : first ? first.webkitRelativePath.split('/')[0] : 'model',

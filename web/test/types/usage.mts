@@ -1,6 +1,8 @@
 // Code a user of the JS API writes; it must type-check against the published typings.
 import { Gemma4, Gemma4Error, type ChatCompletionChunk } from '../../engine/browser/gemma4.mjs';
-import type { NodeEngine } from '../../engine/index.js';
+import type { NodeEngine, NodeCreateOptions } from '../../engine/index.js';
+
+export const converted: NodeCreateOptions = { model: { file: 'gemma-4-E2B-it-q4_0.g4w' } };
 
 export async function browser(file: File): Promise<string> {
   const engine = await Gemma4.create({ model: { hub: 'google/gemma-4-E2B-it', token: 'hf_x' }, dtype: 'q4_0', device: 'auto',
@@ -14,6 +16,7 @@ export async function browser(file: File): Promise<string> {
   await Gemma4.create({ model: { files: [file] } }).catch((e: unknown) => {
     if (e instanceof Gemma4Error && e.code === 'device_lost') chunks.length = 0;
   });
+  await (await Gemma4.create({ model: { url: '/models/gemma-4-E2B-it-q4_0.g4w' } })).unload();
   await engine.unload();
   return text;
 }
