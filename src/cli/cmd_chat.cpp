@@ -82,7 +82,7 @@ void add_chat_command(CLI::App& app) {
     nlohmann::json history = nlohmann::json::array();
     RequestResult last;
     bool have_last = false;
-    if (interactive) std::fprintf(stderr, "gemma4 chat: %s (%s). %s", f.model.c_str(), f.dtype.c_str(), kHelp);
+    if (interactive) std::fprintf(stderr, "gemma4 chat: %s (%s). %s", f.model.c_str(), engine.model()->dtype().c_str(), kHelp);
 
     std::string line;
     while (true) {

@@ -93,7 +93,7 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
     int percent = static_cast<int>(fraction * 100);
     if (percent == last_percent || !tty) return;
     last_percent = percent;
-    std::fprintf(stderr, "\rloading %s (%s): %3d%%", f.model.c_str(), f.dtype.c_str(), percent);
+    std::fprintf(stderr, "\rloading %s (%s): %3d%%", f.model.c_str(), eo.dtype.c_str(), percent);
     std::fflush(stderr);
   };
   std::shared_ptr<Engine> engine;
@@ -112,7 +112,7 @@ LoadedModel load_for_generation(const GenerationFlags& f, int parallel, int64_t 
   const Model& model = *engine->model();
   if (f.verbose)
     std::fprintf(stderr, "loaded %s as %s in %.2f s (%.1f MiB of weights, %d threads)\n", f.model.c_str(),
-                 f.dtype.c_str(), model.load_seconds(), model.weight_bytes() / 1048576.0, model.threads());
+                 model.dtype().c_str(), model.load_seconds(), model.weight_bytes() / 1048576.0, model.threads());
   return {std::move(engine)};
 }
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/error.h"
+#include "io/streaming_mapping.h"
 
 namespace gemma4::io {
 
@@ -236,9 +237,10 @@ struct ModelFileWriter::State {
       pos += static_cast<uint64_t>(n);
     }
   }
-  void pad() {
+  void pad(uint64_t alignment = kModelFileAlignment) {
     static const std::vector<uint8_t> zeros(kModelFileAlignment, 0);
-    write(zeros.data(), static_cast<size_t>(align_up(pos) - pos));
+    const uint64_t end = (pos + alignment - 1) / alignment * alignment;
+    while (pos < end) write(zeros.data(), static_cast<size_t>(std::min<uint64_t>(end - pos, zeros.size())));
   }
 };
 
@@ -292,6 +294,7 @@ void ModelFileWriter::add_checkpoint(const std::vector<TensorSpec>& specs,
 void ModelFileWriter::add_matrix(const std::string& name, std::string_view type, int64_t rows, int64_t cols,
                                  const uint8_t* bytes, uint64_t length) {
   State& s = *state_;
+  if (s.matrices.empty()) s.pad(kModelFileMatrixAlignment);
   s.matrices.push_back({{"name", name}, {"type", std::string(type)}, {"rows", rows}, {"cols", cols},
                         {"offset", s.pos}, {"bytes", length}, {"xxh3", hex(content_checksum(bytes, length))}});
   s.write(bytes, static_cast<size_t>(length));
@@ -313,6 +316,9 @@ void ModelFileWriter::finish() {
   s.write(index.data(), index.size());
   if (::pwrite(s.fd, &s.header, sizeof s.header, 0) != static_cast<ssize_t>(sizeof s.header) || ::fsync(s.fd) != 0)
     throw Error("cannot write " + s.temp.string() + ": " + std::strerror(errno));
+  // Written through small page-cache folios: dropped, so that the first load reads the matrices
+  // into huge ones (io/streaming_mapping.h).
+  drop_from_page_cache(s.fd);
   ::close(s.fd);
   s.fd = -1;
   std::error_code ec;

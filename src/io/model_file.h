@@ -3,8 +3,9 @@
 // and both engines (native and WebAssembly) read. A converted file skips the conversion, is a
 // third smaller than the checkpoint (for E2B at q4_0) and is one download in a browser.
 //
-// Layout (little-endian). Every blob starts at a multiple of 4096, so that the native engine uses
-// the mapped matrices in place and a browser reads each one with a single Range request:
+// Layout (little-endian). Every blob starts at a multiple of 4096 (the first matrix at a multiple
+// of 2 MiB), so that the native engine maps the matrices in place, in huge pages, and a browser
+// reads each one with a single Range request:
 //   [0, 64)     header {magic "G4WMODEL", format version, weight layout version, index offset,
 //               index bytes, file bytes, index checksum, header checksum, reserved}, padded to 4096
 //   blobs       the small files the model folder had (config.json, tokenizer.json,
@@ -33,6 +34,8 @@ namespace gemma4::io {
 
 inline constexpr uint32_t kModelFileFormatVersion = 1;
 inline constexpr uint64_t kModelFileAlignment = 4096;
+// The matrices follow one another from a 2 MiB boundary: the native engine maps them in huge pages.
+inline constexpr uint64_t kModelFileMatrixAlignment = uint64_t{2} << 20;
 
 // XXH3-64 of `bytes`, the checksum of every blob.
 uint64_t content_checksum(const void* bytes, size_t length);

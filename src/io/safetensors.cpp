@@ -148,7 +148,7 @@ TensorView parse_entry(const std::string& where, const std::string& name, const 
 
   view.data = data_start == nullptr ? nullptr : data_start + begin;
   view.file_offset = begin;  // relative to the data buffer here; open() adds the header
-  view.nbytes = static_cast<size_t>(nbytes);
+  view.nbytes = nbytes;
   return view;
 }
 
@@ -400,12 +400,15 @@ const uint8_t* Checkpoint::acquire(const TensorView& t) const {
   if (t.data != nullptr || t.nbytes == 0) return t.data;
   const SafetensorsFile& file = file_of(t);
   if (!file.reader()) throw Error("tensor " + in_quotes(t.name) + " of " + t.file.string() + " has no bytes to read");
+  if (t.nbytes > std::numeric_limits<size_t>::max() / 2)
+    throw Error("tensor " + in_quotes(t.name) + " of " + t.file.string() + " is " + std::to_string(t.nbytes) +
+                " bytes, more than this build can hold in memory (read its rows instead)");
   std::lock_guard<std::mutex> lock(copies_->mutex);
   std::vector<uint8_t>& bytes = copies_->bytes[&t];
   if (bytes.empty()) {
     try {
-      bytes.resize(t.nbytes);
-      file.reader()->read(t.file_offset, t.nbytes, bytes.data());
+      bytes.resize(static_cast<size_t>(t.nbytes));
+      file.reader()->read(t.file_offset, bytes.size(), bytes.data());
     } catch (...) {
       copies_->bytes.erase(&t);
       throw;
@@ -433,7 +436,7 @@ void Checkpoint::release(const TensorView& t) const {
     if (file->mapping() == nullptr) continue;
     const MappedFile& map = *file->mapping();
     if (t.data >= map.data() && t.data < map.data() + map.size()) {
-      map.advise_dontneed(static_cast<size_t>(t.data - map.data()), t.nbytes);
+      map.advise_dontneed(static_cast<size_t>(t.data - map.data()), static_cast<size_t>(t.nbytes));
       return;
     }
   }

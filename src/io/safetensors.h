@@ -24,7 +24,7 @@ struct TensorView {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   const uint8_t* data = nullptr;  // points into the mapped file; nullptr when the file is read (Checkpoint::acquire)
-  size_t nbytes = 0;
+  uint64_t nbytes = 0;  // 64-bit on every target: E2B's per-layer table is 4.7 GB, past a wasm32 size_t
   uint64_t file_offset = 0;  // where its bytes start in `file`
   std::filesystem::path file;  // the file that holds it, for error messages
 

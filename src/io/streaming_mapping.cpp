@@ -19,15 +19,16 @@ constexpr size_t kHugePage = size_t{2} << 20;
 
 }  // namespace
 
-const uint8_t* map_for_streaming(int fd, size_t size) {
+const uint8_t* map_for_streaming(int fd, size_t size, uint64_t offset) {
   if (size == 0) return nullptr;
   // Reserve size + 2 MiB of address space, put the file at its first 2 MiB boundary, and give the
-  // rest back: file offset 0 then sits on a huge-page boundary, as PMD mappings require.
+  // rest back: file offset 0 (and so a 2 MiB-aligned `offset`) then sits on a huge-page boundary,
+  // as PMD mappings require.
   void* reserved = ::mmap(nullptr, size + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (reserved == MAP_FAILED) return nullptr;
   auto* base = static_cast<uint8_t*>(reserved);
   auto* aligned = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHugePage - 1) / kHugePage * kHugePage);
-  void* mapped = ::mmap(aligned, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  void* mapped = ::mmap(aligned, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, static_cast<off_t>(offset));
   if (mapped == MAP_FAILED) {
     ::munmap(reserved, size + kHugePage);
     return nullptr;

@@ -11,9 +11,10 @@
 
 namespace gemma4::io {
 
-// Maps [0, size) of `fd` read-only at a 2 MiB-aligned address with MADV_HUGEPAGE. Returns
-// nullptr when the mapping fails; release with munmap(data, size).
-const uint8_t* map_for_streaming(int fd, size_t size);
+// Maps [offset, offset + size) of `fd` read-only at a 2 MiB-aligned address with MADV_HUGEPAGE
+// (`offset`: a multiple of the page size; a multiple of 2 MiB for huge pages). Returns nullptr
+// when the mapping fails; release with munmap(data, size).
+const uint8_t* map_for_streaming(int fd, size_t size, uint64_t offset = 0);
 
 // Faults the whole mapping in now (so the first forward pass does not), through the same fault
 // path that builds 2 MiB folios; falls back to asynchronous read-ahead on kernels without

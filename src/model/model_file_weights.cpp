@@ -1,10 +1,17 @@
 #include "model/model_file_weights.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "gemma4/error.h"
-#include "io/mapped_file.h"
 #include "io/model_file.h"
+#include "io/streaming_mapping.h"
 
 namespace gemma4 {
 
@@ -27,7 +34,7 @@ class ModelFileWeights final : public ConvertedWeightStore {
         throw Error(where + ": matrix '" + m.name + "' has type '" + m.type + "' and " + std::to_string(m.bytes) +
                     " bytes, which do not fit its shape (corrupt file)");
     }
-    if (!read) mapping_ = std::make_shared<io::MappedFile>(io::MappedFile::open(path));
+    if (!read) mapping_ = map_matrices(path);
   }
 
   std::optional<WeightMatrix> find(const std::string& name, WeightType type, int64_t rows,
@@ -58,8 +65,7 @@ class ModelFileWeights final : public ConvertedWeightStore {
     w.rows = rows;
     w.cols = cols;
     if (mapping_) {
-      const uint8_t* bytes = mapping_->data() + m.offset;
-      mapping_->advise_willneed(static_cast<size_t>(m.offset), static_cast<size_t>(m.bytes));
+      const uint8_t* bytes = mapping_->data + (m.offset - mapping_->offset);
       file_.check_matrix(m, bytes);
       w.data = bytes;
       w.owner = std::shared_ptr<const void>(mapping_, bytes);
@@ -73,8 +79,38 @@ class ModelFileWeights final : public ConvertedWeightStore {
     return w;
   }
 
+  // The file's matrices (one run of bytes, from a 2 MiB boundary) mapped in huge pages where the
+  // kernel allows, and faulted in now: every byte is read once per token (io/streaming_mapping.h).
+  struct Mapping {
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+    uint64_t offset = 0;  // in the file
+    ~Mapping() {
+      if (data) ::munmap(const_cast<uint8_t*>(data), size);
+    }
+  };
+
+  std::shared_ptr<Mapping> map_matrices(const std::filesystem::path& path) const {
+    auto mapping = std::make_shared<Mapping>();
+    if (file_.matrices().empty()) return mapping;
+    uint64_t begin = UINT64_MAX, end = 0;
+    for (const io::ModelFileMatrix& m : file_.matrices()) {
+      begin = std::min(begin, m.offset);
+      end = std::max(end, m.offset + m.bytes);
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error("cannot open " + path.string() + ": " + std::strerror(errno));
+    mapping->data = io::map_for_streaming(fd, static_cast<size_t>(end - begin), begin);
+    ::close(fd);
+    if (!mapping->data) throw Error("cannot map " + path.string() + ": " + std::strerror(errno));
+    mapping->size = static_cast<size_t>(end - begin);
+    mapping->offset = begin;
+    io::populate_mapping(mapping->data, mapping->size);
+    return mapping;
+  }
+
   io::ModelFile file_;
-  std::shared_ptr<io::MappedFile> mapping_;
+  std::shared_ptr<Mapping> mapping_;
 };
 
 // A matrix the store received and the table it came from: the tied head is converted from the

@@ -120,7 +120,7 @@ std::string weight_cache_file_name(const fs::path& model_dir, WeightType type) {
   }
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(abs.string())));
-  return folder.substr(0, 64) + "-" + hash + "-" + std::string(weight_type_name(type)) + ".g4w";
+  return folder.substr(0, 64) + "-" + hash + "-" + std::string(weight_type_name(type)) + ".g4wcache";
 }
 
 }  // namespace gemma4

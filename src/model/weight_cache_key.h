@@ -18,7 +18,7 @@ uint64_t fnv1a64(std::string_view bytes, uint64_t seed = 0xcbf29ce484222325ull);
 // Throws gemma4::Error when a checkpoint file cannot be read.
 std::string weight_cache_key(const std::filesystem::path& model_dir, WeightType type);
 
-// The cache file's name for this folder and type: "<folder>-<hash of its absolute path>-<type>.g4w".
+// The cache file's name for this folder and type: "<folder>-<hash of its absolute path>-<type>.g4wcache" (not a model file: `gemma4 convert` writes those).
 std::string weight_cache_file_name(const std::filesystem::path& model_dir, WeightType type);
 
 }  // namespace gemma4

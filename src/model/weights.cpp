@@ -74,7 +74,7 @@ class TensorResolver {
   }
 
   // Progress is measured in checkpoint bytes visited (tables that stay mapped count as done).
-  void report(size_t bytes) const {
+  void report(uint64_t bytes) const {
     done_bytes_ += bytes;
     if (opt_.progress && total_bytes_ > 0)
       opt_.progress(std::min(1.0, static_cast<double>(done_bytes_) / static_cast<double>(total_bytes_)));
@@ -137,8 +137,8 @@ class TensorResolver {
   const io::Checkpoint& ckpt_;
   std::string prefix_;
   const WeightLoadOptions& opt_;
-  size_t total_bytes_ = 0;
-  mutable size_t done_bytes_ = 0;
+  uint64_t total_bytes_ = 0;  // 64-bit: E2B's 9.3 GB would wrap a wasm32 size_t
+  mutable uint64_t done_bytes_ = 0;
 };
 
 }  // namespace
@@ -185,7 +185,7 @@ bool is_per_layer_table(std::string_view name) {
 // The table's rows from memory when its bytes are there (mapped, or kept by a head that uses them
 // as stored), else read from its file.
 EmbeddingTable table_of(const io::Checkpoint& ckpt, const io::TensorView& t, int64_t rows, int64_t cols) {
-  const size_t row_bytes = t.nbytes / static_cast<size_t>(rows > 0 ? rows : 1);
+  const auto row_bytes = static_cast<size_t>(t.nbytes / static_cast<uint64_t>(rows > 0 ? rows : 1));
   if (const uint8_t* bytes = ckpt.held(t)) return {&t, rows, cols, std::make_shared<io::MemoryRowSource>(bytes, rows, row_bytes)};
   auto source = std::make_shared<io::FileRowSource>(ckpt.file_of(t).reader(), t.file_offset, rows, row_bytes);
   return {&t, rows, cols, std::move(source)};

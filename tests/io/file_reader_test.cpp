@@ -16,6 +16,8 @@
 
 #include "gemma4/error.h"
 #include "io/file_reader.h"
+#include "io/row_source.h"
+#include "io/safetensors.h"
 
 namespace gemma4::io {
 namespace {
@@ -84,6 +86,37 @@ TEST(FileReader, ReadsIntoBuffersPastTwoGigabytesOfMemory) {
   ASSERT_NE(high, nullptr);
   const std::string want = SparseFile::marker(at);
   EXPECT_EQ(read_string(file, at, want.size(), high), want);
+}
+
+// A tensor past 4 GB (E2B's per-layer table: [262144, 8960] bf16, 4.7 GB) has its true size on
+// every build, and its last row is where the size says: a 32-bit size once wrapped it to 0.4 GB
+// on the WebAssembly build, and every row lookup read the wrong bytes without an error.
+TEST(FileReader, ATensorPastFourGigabytesKeepsItsSizeAndRows) {
+  constexpr int64_t rows = 262144, cols = 8960;
+  constexpr uint64_t row_bytes = cols * 2, nbytes = rows * row_bytes;
+  std::string header = R"({"t":{"dtype":"BF16","shape":[262144,8960],"data_offsets":[0,)" + std::to_string(nbytes) + "]}}";
+  while ((8 + header.size()) % 8) header += ' ';
+  const uint64_t data = 8 + header.size();
+  const uint64_t last_row = data + (rows - 1) * row_bytes;
+  SparseFile sparse(data + nbytes, {last_row});
+  {
+    const int fd = ::open(sparse.path().c_str(), O_WRONLY);
+    uint8_t len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
+    ASSERT_EQ(::pwrite(fd, len, 8, 0), 8);
+    ASSERT_EQ(::pwrite(fd, header.data(), header.size(), 8), static_cast<ssize_t>(header.size()));
+    ::close(fd);
+  }
+  const Checkpoint ckpt = Checkpoint::open(sparse.path(), {.keep_on_disk = [](std::string_view) { return true; }});
+  const TensorView& t = ckpt.get("t");
+  EXPECT_EQ(t.nbytes, nbytes);
+  EXPECT_EQ(t.file_offset, data);
+  const FileRowSource table(ckpt.file_of(t).reader(), t.file_offset, rows, static_cast<size_t>(t.nbytes / rows));
+  std::vector<uint8_t> scratch(table.row_bytes());
+  const uint8_t* row = table.row(rows - 1, scratch.data());
+  const std::string marker = SparseFile::marker(last_row);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(row), marker.size()), marker);
+  if (sizeof(size_t) < 8) EXPECT_THROW(ckpt.acquire(t), Error);  // never whole into a 4 GB heap
 }
 
 }  // namespace
