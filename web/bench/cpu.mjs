@@ -7,7 +7,8 @@
 //   node web/bench/cpu.mjs --model DIR --gguf FILE [--dtype q4_0] [--threads 2]
 //        [--prompt-words 100] [--decode 32] [--runs native,node,chromium,wllama] [--json FILE]
 //
-// DIR is a Hugging Face folder (e.g. `gemma4 synth --preset e2b`), FILE the GGUF that
+// DIR is a Hugging Face folder (e.g. `gemma4 synth --preset e2b`) or a model file that
+// `gemma4 convert` wrote from one (.g4w, loaded in its own dtype), FILE the GGUF that
 // ../shared/peer-llamacpp/hf_to_gguf.py makes from it with the same weight type. wllama is
 // installed next to this file (`cd web/bench && npm ci`). bench/web/compare_wllama.sh makes both
 // models, runs this and writes docs/web-bench.md and the README's table.
@@ -22,6 +23,8 @@ import { streamedAnswer } from './streamed_answer.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 
+// A model file (.g4w): one file where a folder has many, its own weight type.
+let modelFile = false;
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
@@ -84,18 +87,21 @@ function rendererPeak(browserPid) {
   return peak;
 }
 
+modelFile = Boolean(args.model) && /\.g4w$/i.test(args.model) && fs.existsSync(args.model) && fs.statSync(args.model).isFile();
+const label = modelFile ? ', model file' : '';
+
 // ---- native ------------------------------------------------------------------------------------
 
 function runNative(promptTokens) {
   if (!fs.existsSync(args.native)) fail(`${args.native} is missing: build it (cmake --build build --target gemma4)`);
   const out = path.join(os.tmpdir(), `gemma4-native-bench-${process.pid}.json`);
-  execFileSync(args.native, ['bench', '--model', args.model, '--dtype', args.dtype, '--threads', String(threads),
+  execFileSync(args.native, ['bench', '--model', args.model, ...(modelFile ? [] : ['--dtype', args.dtype]), '--threads', String(threads),
                              '--prompt', String(promptTokens), '--gen', String(decode), '--reps', '1', '--json', out],
                { stdio: ['ignore', 'ignore', 'inherit'] });
   const r = JSON.parse(fs.readFileSync(out, 'utf8'));
   fs.rmSync(out, { force: true });
   const row = Array.isArray(r) ? r[0] : (r.results ? r.results[0] : r);
-  return { engine: 'gemma4 native', load_s: row.load_s, prompt_tokens: promptTokens, prefill_tok_s: row.prefill_tok_s,
+  return { engine: `gemma4 native${label}`, load_s: row.load_s, prompt_tokens: promptTokens, prefill_tok_s: row.prefill_tok_s,
            decode_tok_s: row.decode_tok_s, peak_bytes: row.peak_rss_bytes };
 }
 
@@ -106,12 +112,13 @@ async function runNodeHere() {
   const { createRequire } = await import('node:module');
   const { Gemma4 } = createRequire(import.meta.url)('../engine/index.js');
   const t0 = performance.now();
-  const engine = await Gemma4.create({ model: { dir: args.model }, dtype: args.dtype, device: 'cpu', threads,
+  const engine = await Gemma4.create({ model: modelFile ? { file: args.model } : { dir: args.model },
+                                       dtype: modelFile ? undefined : args.dtype, device: 'cpu', threads,
                                        max_context: 2048 });
   const load_s = (performance.now() - t0) / 1000;
   try {
     const r = await streamedAnswer(engine, messages, decode);
-    return { engine: 'gemma4 wasm, Node', load_s, ...r, peak_bytes: peakRss() };
+    return { engine: `gemma4 wasm, Node${label}`, load_s, ...r, peak_bytes: peakRss() };
   } finally {
     await engine.close();
   }
@@ -129,7 +136,7 @@ function runNode() {
 async function withBrowser(fn) {
   const { default: puppeteer } = await import('puppeteer-core');
   const { createStaticServer } = await import('../demo/server.mjs');
-  const { server } = createStaticServer({ mounts: { '/model/': path.resolve(args.model), '/gguf/': path.dirname(path.resolve(args.gguf || '.')) } });
+  const { server } = createStaticServer({ mounts: { '/model/': modelFile ? path.dirname(path.resolve(args.model)) : path.resolve(args.model), '/gguf/': path.dirname(path.resolve(args.gguf || '.')) } });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${server.address().port}`;
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gemma4-bench-chromium-'));
@@ -156,18 +163,19 @@ async function withBrowser(fn) {
 
 async function runChromium() {
   return withBrowser(async (page) => {
-    const r = await page.evaluate(async (options, msgs, maxTokens, answerSource) => {
+    const r = await page.evaluate(async (options, msgs, maxTokens, answerSource, modelUrl) => {
       const answer = eval(`(${answerSource})`);
       const { Gemma4 } = await import('/web/engine/browser/gemma4.mjs');
       const t0 = performance.now();
-      const engine = await Gemma4.create({ model: { url: '/model/' }, ...options });
+      const engine = await Gemma4.create({ model: { url: modelUrl }, ...options });
       const load_s = (performance.now() - t0) / 1000;
       const result = await answer(engine, msgs, maxTokens);
       const stats = await engine.stats();
       await engine.unload();
       return { load_s, ...result, heap_bytes: stats.heapBytes, threads: engine.info.threads };
-    }, { dtype: args.dtype, threads, device: 'cpu', cache: false, max_context: 2048 }, messages, decode, streamedAnswer.toString());
-    return { engine: 'gemma4 wasm, Chromium', ...r };
+    }, { dtype: modelFile ? undefined : args.dtype, threads, device: 'cpu', cache: false, max_context: 2048 }, messages, decode,
+       streamedAnswer.toString(), modelFile ? `/model/${encodeURIComponent(path.basename(args.model))}` : '/model/');
+    return { engine: `gemma4 wasm, Chromium${label}`, ...r };
   });
 }
 
@@ -216,7 +224,8 @@ if (args.one === 'node') {
   console.log(JSON.stringify(await runNodeHere()));
   process.exit(0);
 }
-if (!args.model || !fs.existsSync(path.join(args.model, 'config.json'))) fail('--model DIR (a folder with config.json) is needed');
+if (!args.model || (!modelFile && !fs.existsSync(path.join(args.model, 'config.json'))))
+  fail('--model DIR (a folder with config.json) or a model file (.g4w) is needed');
 const results = [];
 const runs = args.runs.split(',');
 const run = async (name, fn) => {
