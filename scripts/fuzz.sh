@@ -13,7 +13,7 @@ shift || true
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 all_targets=(safetensors_header safetensors_index config_json generation_config tokenizer_json
-             tokenizer_roundtrip chat_template output_parser tool_dsl server_request json_schema grammar_text)
+             tokenizer_roundtrip chat_template output_parser tool_dsl server_request json_schema grammar_text model_file)
 targets=("${@:-${all_targets[@]}}")
 
 # A folder already configured with GEMMA4_FUZZ=ON (scripts/test.sh's sanitizer build) is used as it is.

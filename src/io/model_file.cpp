@@ -294,7 +294,8 @@ void ModelFileWriter::add_checkpoint(const std::vector<TensorSpec>& specs,
 void ModelFileWriter::add_matrix(const std::string& name, std::string_view type, int64_t rows, int64_t cols,
                                  const uint8_t* bytes, uint64_t length) {
   State& s = *state_;
-  if (s.matrices.empty()) s.pad(kModelFileMatrixAlignment);
+  // Huge pages are worth their padding only in a large file (tiny test models stay tiny).
+  if (s.matrices.empty() && s.pos >= 32 * kModelFileMatrixAlignment) s.pad(kModelFileMatrixAlignment);
   s.matrices.push_back({{"name", name}, {"type", std::string(type)}, {"rows", rows}, {"cols", cols},
                         {"offset", s.pos}, {"bytes", length}, {"xxh3", hex(content_checksum(bytes, length))}});
   s.write(bytes, static_cast<size_t>(length));

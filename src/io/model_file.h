@@ -34,7 +34,8 @@ namespace gemma4::io {
 
 inline constexpr uint32_t kModelFileFormatVersion = 1;
 inline constexpr uint64_t kModelFileAlignment = 4096;
-// The matrices follow one another from a 2 MiB boundary: the native engine maps them in huge pages.
+// In a file of more than 64 MiB before them, the matrices follow one another from a 2 MiB
+// boundary: the native engine maps them in huge pages.
 inline constexpr uint64_t kModelFileMatrixAlignment = uint64_t{2} << 20;
 
 // XXH3-64 of `bytes`, the checksum of every blob.
