@@ -12,19 +12,17 @@
 
 #include "gemma4/error.h"
 #include "io/model_file.h"
+#include "test_util.h"
 
 namespace gemma4::io {
 namespace {
 
 namespace fs = std::filesystem;
 
+// A model file's path in a folder of its own, removed with it (test_util.h).
 struct TempFile {
-  fs::path path = fs::temp_directory_path() /
-                  ("gemma4-model-file-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()) + ".g4w");
-  ~TempFile() {
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
+  testing::TempDir dir;
+  fs::path path = dir.path() / "model.g4w";
 };
 
 std::vector<uint8_t> pattern(size_t n, uint8_t seed) {

@@ -25,13 +25,10 @@ namespace fs = std::filesystem;
 using testing::GoldenFixture;
 using testing::load_golden;
 
+// A model file's path in a folder of its own, removed with it (test_util.h).
 struct TempFile {
-  fs::path path = fs::temp_directory_path() /
-                  ("gemma4-convert-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()) + ".g4w");
-  ~TempFile() {
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
+  testing::TempDir dir;
+  fs::path path = dir.path() / "model.g4w";
 };
 
 fs::path fixture_dir(const std::string& name) {
